@@ -1,0 +1,1 @@
+"""The scheduler process: APScheduler 3 running SocialHub's background jobs. Never imports reflex."""

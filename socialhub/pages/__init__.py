@@ -1,0 +1,3 @@
+"""One module per route group; importing them registers the pages."""
+
+from socialhub.pages import auth, sections, settings  # noqa: F401

@@ -1,0 +1,33 @@
+"""The Reflex app: theme, PWA head tags, HTTP routes, the real-time listener, and the pages."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from socialhub import pages  # noqa: F401  (registers every page)
+from socialhub.api import build_api
+from socialhub.state import realtime
+
+THEME_COLOR = "#5b5bd6"
+
+HEAD = [
+    rx.el.link(rel="manifest", href="/manifest.json"),
+    rx.el.meta(name="theme-color", content=THEME_COLOR),
+    rx.el.meta(name="mobile-web-app-capable", content="yes"),
+    rx.el.meta(name="apple-mobile-web-app-capable", content="yes"),
+    rx.el.meta(name="apple-mobile-web-app-title", content="SocialHub"),
+    rx.el.meta(name="description", content="Feeds, remixes, chat, scheduling and analytics in one place."),
+    rx.el.link(rel="apple-touch-icon", href="/icon-192.png"),
+    rx.el.link(rel="icon", href="/icon-192.png", type="image/png"),
+    rx.script(
+        "if ('serviceWorker' in navigator) { window.addEventListener('load', function () {"
+        " navigator.serviceWorker.register('/sw.js').catch(function () {}); }); }"
+    ),
+]
+
+app = rx.App(
+    stylesheets=["/socialhub.css"],
+    head_components=HEAD,
+    api_transformer=build_api(),
+)
+app.register_lifespan_task(realtime.listen)

@@ -1,0 +1,104 @@
+"""Test database: one migrated template database, and a fresh copy of it for every test.
+
+`TEST_DATABASE_URL` (or `DATABASE_URL`) names the server; without either, the embedded
+PostgreSQL is started under `.data/test-pg`. Each test gets `CREATE DATABASE … TEMPLATE`, so
+tests never see each other's rows and services may commit freely.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from socialhub import db
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = f"sh_tmpl_{os.getpid()}"
+
+
+def _server_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        return db.libpq_url(url)
+    return db.libpq_url(db.start_embedded_postgres(ROOT / ".data" / "test-pg"))
+
+
+def _with_db(url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: str):
+    """Create and migrate the template once per test run."""
+    from alembic import command
+    from alembic.config import Config
+
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
+        conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+    url = _with_db(pg_server, TEMPLATE)
+    old = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    try:
+        command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+    finally:
+        db.reset_engines()
+        if old is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = old
+    yield url
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(pg_server: str, template_db: str, monkeypatch, tmp_path):
+    """A fresh database for this test; DATABASE_URL points at it and data lives in tmp_path."""
+    name = f"sh_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    url = _with_db(pg_server, name)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SOCIALHUB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SOCIALHUB_KEYS", raising=False)
+    monkeypatch.delenv("SMTP_HOST", raising=False)
+    monkeypatch.delenv("S3_BUCKET", raising=False)
+    _clear_caches()
+    yield url
+    db.reset_engines()
+    _clear_caches()
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _clear_caches() -> None:
+    from socialhub import config, crypto
+    from socialhub.integrations import storage
+
+    config.get_settings.cache_clear()
+    crypto.reset_keyring_cache()
+    storage.get_storage.cache_clear()
+
+
+@pytest.fixture
+def session(database_url):
+    """A session on the test's own database; commit as the services' callers do."""
+    from sqlmodel import Session
+
+    with Session(db.get_engine(), expire_on_commit=False) as s:
+        yield s
