@@ -20,8 +20,8 @@ HEAD = [
     rx.el.link(rel="apple-touch-icon", href="/icon-192.png"),
     rx.el.link(rel="icon", href="/icon-192.png", type="image/png"),
     rx.script(
-        "if ('serviceWorker' in navigator) { window.addEventListener('load', function () {"
-        " navigator.serviceWorker.register('/sw.js').catch(function () {}); }); }"
+        "if ('serviceWorker' in navigator) { navigator.serviceWorker.register('/sw.js')"
+        ".catch(function (e) { console.warn('service worker not registered', e); }); }"
     ),
 ]
 

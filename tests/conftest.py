@@ -66,24 +66,47 @@ def template_db(pg_server: str):
         conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
 
 
+def _create_from_template(pg_server: str, prefix: str) -> tuple[str, str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    return name, _with_db(pg_server, name)
+
+
+def _drop(pg_server: str, name: str) -> None:
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def new_database(pg_server: str, template_db: str):
+    """Make extra migrated databases (e.g. for the app under a browser test); dropped at the end."""
+    created: list[str] = []
+
+    def make(prefix: str = "sh_x") -> str:
+        name, url = _create_from_template(pg_server, prefix)
+        created.append(name)
+        return url
+
+    yield make
+    for name in created:
+        _drop(pg_server, name)
+
+
 @pytest.fixture
 def database_url(pg_server: str, template_db: str, monkeypatch, tmp_path):
     """A fresh database for this test; DATABASE_URL points at it and data lives in tmp_path."""
-    name = f"sh_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-    url = _with_db(pg_server, name)
+    name, url = _create_from_template(pg_server, "sh_t")
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("SOCIALHUB_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("SOCIALHUB_KEYS", raising=False)
-    monkeypatch.delenv("SMTP_HOST", raising=False)
-    monkeypatch.delenv("S3_BUCKET", raising=False)
+    monkeypatch.setenv("PUBLIC_URL", "http://localhost:3000")
+    for var in ("SOCIALHUB_KEYS", "SMTP_HOST", "S3_BUCKET"):
+        monkeypatch.delenv(var, raising=False)
     _clear_caches()
     yield url
     db.reset_engines()
     _clear_caches()
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _drop(pg_server, name)
 
 
 def _clear_caches() -> None:

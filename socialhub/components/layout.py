@@ -135,7 +135,9 @@ def user_menu() -> rx.Component:
             rx.menu.item(rx.link("Settings", href="/settings", underline="none", color="inherit")),
             rx.menu.item("Toggle dark mode", on_click=rx.toggle_color_mode),
             rx.menu.separator(),
-            rx.menu.item(rx.el.a("Sign out", href="/auth/signout", id="sign-out"), color="red"),
+            # A full page load, not client-side routing: /auth/signout is an HTTP route.
+            rx.menu.item("Sign out", id="sign-out", color="red",
+                         on_click=rx.call_script("window.location.assign('/auth/signout')")),
         ),
     )
 

@@ -36,7 +36,7 @@ MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_IP = 20
 PROVIDERS = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Google"}
 
-_EMAIL_RE = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$")
+_EMAIL_RE = re.compile(r"^[^@\s<>\"'\x00-\x1f\x7f]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$")
 _TIMEZONES = frozenset(available_timezones())
 
 
@@ -75,6 +75,8 @@ def clean_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError("Enter your name.")
+    if "\x00" in name:  # PostgreSQL text cannot hold NUL: refuse it here, not with a database error
+        raise ValidationError("Your name contains an invisible control character. Remove it and try again.")
     if len(name) > 100:
         raise ValidationError("Use at most 100 characters for your name.")
     return name
@@ -112,7 +114,9 @@ def sign_up(session: Session, *, name: str, email: str, password: str, timezone:
 def authenticate(session: Session, *, email: str, password: str, ip: str) -> User:
     """Check credentials; count failures per e-mail and per IP and refuse when either is over."""
     email = (email or "").strip().lower()[:254]
-    ip = (ip or "unknown")[:64]
+    ip = (ip or "unknown").replace("\x00", "")[:64]
+    if "\x00" in email:  # PostgreSQL text cannot hold NUL; no stored address contains one
+        raise ValidationError("Enter a valid e-mail address, like name@example.com.")
     since = utcnow() - LOGIN_WINDOW
     failures = lambda *cond: session.exec(  # noqa: E731
         select(func.count()).select_from(LoginAttempt).where(LoginAttempt.created_at > since, *cond)
@@ -168,7 +172,7 @@ def redeem_login_ticket(session: Session, *, ticket: str, user_agent: str = "") 
 def safe_next_path(path: str) -> str:
     """Only same-site absolute paths: never `//evil.example` or `https://…`."""
     path = (path or "").strip()
-    if not path.startswith("/") or path.startswith("//") or "\\" in path or any(c in path for c in "\r\n\t"):
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or any(ord(c) < 32 or c == "\x7f" for c in path):
         return "/feed"
     return path[:300]
 
@@ -246,7 +250,7 @@ def set_provider_key(session: Session, *, user_id: int, provider: str, key: str)
     if provider not in PROVIDERS:
         raise ValidationError("Choose OpenAI, Anthropic or Google.")
     key = (key or "").strip()
-    if len(key) < 8 or len(key) > 400 or any(c.isspace() for c in key):
+    if len(key) < 8 or len(key) > 400 or any(c.isspace() or not c.isprintable() for c in key):
         raise ValidationError("That does not look like an API key. Paste the whole key, without spaces.")
     row = session.exec(
         select(ProviderKey).where(ProviderKey.user_id == user_id, ProviderKey.provider == provider)
@@ -265,6 +269,8 @@ def list_provider_keys(session: Session, *, user_id: int) -> list[ProviderKey]:
 
 
 def delete_provider_key(session: Session, *, user_id: int, provider: str) -> None:
+    if provider not in PROVIDERS:  # nothing stored under another name (and NUL would crash the query)
+        return
     session.execute(
         delete(ProviderKey).where(ProviderKey.user_id == user_id, ProviderKey.provider == provider)
     )
@@ -272,6 +278,8 @@ def delete_provider_key(session: Session, *, user_id: int, provider: str) -> Non
 
 def get_provider_key(session: Session, *, user_id: int, provider: str) -> str | None:
     """The plaintext key, for the AI integration only; never shown in a page."""
+    if provider not in PROVIDERS:
+        return None
     row = session.exec(
         select(ProviderKey).where(ProviderKey.user_id == user_id, ProviderKey.provider == provider)
     ).first()

@@ -60,7 +60,9 @@ def get_flag(session: Session, *, name: str) -> str | None:
 
 def set_flag_once(session: Session, *, name: str, value: str = "1") -> bool:
     """Set a flag if nobody has; True for the one caller that set it (safe under concurrency)."""
+    # RETURNING, not rowcount: through this driver rowcount is -1 here, and bool(-1) is True.
     result = session.execute(
-        insert(AppFlag).values(name=name, value=value, set_at=utcnow()).on_conflict_do_nothing(index_elements=["name"])
+        insert(AppFlag).values(name=name, value=value, set_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["name"]).returning(AppFlag.name)
     )
-    return bool(result.rowcount)
+    return result.first() is not None

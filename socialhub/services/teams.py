@@ -92,6 +92,8 @@ def rename_team(session: Session, *, team_id: int, actor_id: int, name: str) -> 
     name = " ".join((name or "").split())
     if not 1 <= len(name) <= 100:
         raise ValidationError("A team name needs 1 to 100 characters.")
+    if "\x00" in name:  # PostgreSQL text cannot hold NUL
+        raise ValidationError("The team name contains an invisible control character. Remove it and try again.")
     team = session.get(Team, team_id)
     team.name = name
     session.add(team)
@@ -149,11 +151,12 @@ def remove_member(session: Session, *, team_id: int, actor_id: int, member_user_
         raise NotFound("That person is not in this team.")
     if actor_id != member_user_id and member.role == "owner" and actor_role != "owner":
         raise PermissionDenied("Only an owner can remove an owner.")
-    if member.role == "owner" and _owner_count(session, team_id) <= 1:
-        raise ValidationError("A team needs at least one owner. Make someone else an owner first.")
+    # Checked before the owner count: "make someone else an owner first" would be bad advice here.
     team = session.get(Team, team_id)
     if team.personal_owner_id == member_user_id:
         raise ValidationError("You cannot leave your personal team.")
+    if member.role == "owner" and _owner_count(session, team_id) <= 1:
+        raise ValidationError("A team needs at least one owner. Make someone else an owner first.")
     session.delete(member)
 
 

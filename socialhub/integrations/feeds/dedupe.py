@@ -6,7 +6,7 @@ text into a 64-bit SimHash whose bits barely move when a few words change, so it
 (a signed 64-bit integer: it fits a PostgreSQL BIGINT as it is) and compared cheaply.
 
 How to group, and why two steps: a SimHash of a ~60-word story is noisy. Same-story rewrites land
-about 5–18 bits apart, syndicated copies 0–3, unrelated stories around 32 ± 4. At the default
+about 5–18 bits apart, syndicated copies 0–6, unrelated stories around 32 ± 4. At the default
 `NEAR_DUPLICATE_BITS` roughly one unrelated pair in a few hundred also matches, which is fine for
 finding *candidates* among recent items, not for merging. So:
 
@@ -54,6 +54,8 @@ _STOP_WORDS = frozenset(
     percent cent including just watch video read update updated breaking exclusive live
     monday tuesday wednesday thursday friday saturday sunday morning evening night""".split()
 )
+# "Headline | Site Name" / "Headline · Site": the site's name is not part of the story.
+_SITE_SUFFIX = re.compile(r"\s+[|·]\s+[^|·]{1,40}$")
 _SUFFIXES = ("ingly", "edly", "ings", "ing", "ies", "ied", "ed", "es", "s", "ly")
 
 
@@ -82,7 +84,7 @@ def _stem(word: str) -> str:
 
 def _features(title: str, text: str) -> Counter[str]:
     features: Counter[str] = Counter()
-    title_words = _tokens(title)
+    title_words = _tokens(_SITE_SUFFIX.sub("", title))
     for word in title_words:
         features["w:" + word] += TITLE_WEIGHT
     body_words = _tokens(text[: TEXT_WORDS * 24])[:TEXT_WORDS]

@@ -52,7 +52,10 @@ _TEXT_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE,
 _SNIFF_BYTES = 4096
 _FEED_ROOTS = frozenset({"rss", "feed", "rdf", "channel"})
 _FIRST_TAG = re.compile(rb"\s*<([A-Za-z_][\w.:-]*)")
-_SKIPPABLE = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!doctype[^>\[]*(?:\[.*?\])?\s*>)", re.S | re.I)
+# XML declaration, processing instructions, comments and a DOCTYPE (with an internal subset).
+_SKIPPABLE = re.compile(
+    rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!doctype[^>\[]*(?:\[.*?\])?\s*>)", re.S | re.I
+)
 
 
 class DocumentKind(Enum):

@@ -111,11 +111,15 @@ def parse_feed(
 def _parse_xml_feed(
     content: bytes, *, content_type: str | None, url: str | None, max_items: int | None
 ) -> ParsedFeed:
-    headers = {"content-type": content_type or "application/xml"}
-    if url:
-        headers["content-location"] = url
+    # Only the charset of the Content-Type matters to feedparser's decoding; "text/xml" without
+    # one would make it assume US-ASCII (RFC 3023) over the document's own declaration.
+    charset = _charset(content_type)
+    headers = {"content-type": f"application/xml; charset={charset}" if charset
+               else "application/xml"}
     # A stream, never bytes or str: feedparser would treat a str as a URL or file name to open.
-    # Its own sanitiser and URL resolver are off: nh3 does both, faster and with our allow-list.
+    # No base URL is given to feedparser, so ids stay as written (it would resolve them like
+    # links); relative links are resolved here. Its own sanitiser and URL rewriting are off:
+    # nh3 does both, faster and with our allow-list.
     parsed = feedparser.parse(
         io.BytesIO(content),
         response_headers=headers,
@@ -227,10 +231,12 @@ def _detail_html(detail: Mapping[str, Any] | None, base: str | None) -> str:
     value = _str(detail.get("value"))
     if not value.strip():
         return ""
-    # feedparser reports the xml:base in force (or the document URL): the spec's base for links.
-    detail_base = _str(detail.get("base"))
-    if detail_base.lower().startswith(("http://", "https://")):
-        base = detail_base
+    # feedparser reports the xml:base in force, itself possibly relative to the document.
+    detail_base = _str(detail.get("base")).strip()
+    if detail_base:
+        joined = urljoin(base, detail_base) if base else detail_base
+        if joined.lower().startswith(("http://", "https://")):
+            base = joined
     if detail.get("type") == "text/plain":
         return text_to_html(value)
     return sanitize_html(value, base_url=base)

@@ -188,7 +188,13 @@ class XAdapter(PlatformAdapter):
     def _token_request(self, form: dict[str, str]) -> dict[str, Any]:
         form = {**form, "client_id": self._require_client_id()}
         auth = (self.client_id, self.client_secret) if self.client_secret else None
-        return self._request("POST", "/2/oauth2/token", data=form, auth=auth).json()
+        try:
+            return self._request("POST", "/2/oauth2/token", data=form, auth=auth).json()
+        except PlatformError as exc:
+            # X answers a dead code or refresh token with 400 invalid_request: reconnect.
+            if exc.status_code == 400 and not isinstance(exc, AuthError):
+                raise AuthError(exc.message, platform=self.name, status_code=400, code=exc.code) from exc
+            raise
 
     def _require_client_id(self) -> str:
         if not self.client_id:

@@ -1,0 +1,181 @@
+"""Feeds as they really arrive: broken XML, wrong encodings, huge documents, hostile DTDs."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from socialhub.integrations.feeds import FeedParseError, NotAFeed, parse_feed
+from tests.fakes.feeds import make_rss
+
+CAFE_FEED = (
+    '<?xml version="1.0" encoding="{declared}"?>\n<rss version="2.0"><channel>'
+    "<title>Caf\u00e9 \u201cnews\u201d</title><link>https://cafe.example</link>"
+    "<item><title>Na\u00efve r\u00e9sum\u00e9 tips \u2014 part 2</title>"
+    "<link>https://cafe.example/p/2</link><guid>p2</guid></item>"
+    "</channel></rss>"
+)
+
+
+def test_unclosed_tags_and_a_truncated_document_still_give_the_readable_items():
+    document = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Broken & unescaped</title>'
+        b"<item><title>First story</title><link>https://b.example/1</link></item>"
+        b"<item><title>Second <b>story</title><link>https://b.example/2</link></item>"
+        b"<item><title>Third story, cut off mid-wr"
+    )
+
+    feed = parse_feed(document, content_type="application/rss+xml", url="https://b.example/rss")
+
+    assert feed.recovered
+    assert "not well-formed" in feed.warnings[0]
+    assert [item.url for item in feed.items[:2]] == ["https://b.example/1", "https://b.example/2"]
+    assert feed.items[0].title == "First story"
+
+
+def test_xml_with_nothing_recoverable_is_a_parse_error():
+    with pytest.raises(FeedParseError, match="not a readable feed"):
+        parse_feed(b'<?xml version="1.0"?><rss version="2.0"><<<>>>&&&<<',
+                   content_type="application/rss+xml", url="https://b.example/rss")
+
+
+def test_xml_that_is_not_a_feed_is_not_a_feed():
+    with pytest.raises(NotAFeed):
+        parse_feed(b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>',
+                   content_type="image/svg+xml", url="https://b.example/logo.svg")
+
+
+def test_windows_1252_bytes_declared_as_utf8_are_read_as_windows_1252():
+    document = CAFE_FEED.format(declared="utf-8").encode("windows-1252")
+
+    feed = parse_feed(document, content_type="application/rss+xml; charset=utf-8",
+                      url="https://cafe.example/rss")
+
+    assert feed.title == "Café “news”"
+    assert feed.items[0].title == "Naïve résumé tips — part 2"
+    assert feed.warnings == ("the declared text encoding was wrong; read as windows-1252",)
+
+
+def test_utf8_bytes_declared_as_iso_8859_1_are_read_as_utf8():
+    document = CAFE_FEED.format(declared="iso-8859-1").encode("utf-8")
+
+    feed = parse_feed(document, content_type="text/xml; charset=iso-8859-1",
+                      url="https://cafe.example/rss")
+
+    assert feed.title == "Café “news”"
+    assert feed.items[0].title == "Naïve résumé tips — part 2"
+
+
+def test_utf16_feed_with_a_byte_order_mark_is_read():
+    document = CAFE_FEED.format(declared="utf-16").encode("utf-16")
+
+    feed = parse_feed(document, content_type="application/rss+xml", url="https://cafe.example/rss")
+
+    assert feed.items[0].title == "Naïve résumé tips — part 2"
+
+
+def test_json_feed_in_windows_1252_is_read_with_a_warning():
+    document = json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "Caf\u00e9",
+         "items": [{"id": "1", "title": "Cr\u00e8me br\u00fbl\u00e9e \u2014 recipe",
+                    "content_text": "x"}]},
+        ensure_ascii=False,
+    ).encode("windows-1252")
+
+    feed = parse_feed(document, content_type="application/feed+json; charset=utf-8",
+                      url="https://cafe.example/feed.json")
+
+    assert feed.items[0].title == "Crème brûlée — recipe"
+    assert feed.warnings == ("the JSON was not UTF-8; read as windows-1252",)
+
+
+def test_huge_feed_of_5000_items_is_parsed_completely():
+    document = make_rss(5000, site="https://big.example")
+    assert len(document) > 2_000_000
+
+    started = time.monotonic()
+    feed = parse_feed(document, content_type="application/rss+xml", url="https://big.example/rss")
+    elapsed = time.monotonic() - started
+
+    assert len(feed.items) == 5000
+    assert len({item.guid for item in feed.items}) == 5000
+    assert feed.items[0].title == "Story number 4999: what happened today"
+    assert feed.items[-1].content_html == (
+        '<p>Summary of story 0 with a <a href="https://big.example/posts/0" '
+        'rel="noopener noreferrer">link</a>.</p>'
+    )
+    assert elapsed < 20, f"5,000 items took {elapsed:.1f} s"
+
+
+def test_max_items_keeps_only_the_first_items_of_a_feed():
+    feed = parse_feed(make_rss(50), content_type="application/rss+xml",
+                      url="https://site.example/rss", max_items=10)
+
+    assert len(feed.items) == 10
+    assert feed.items[0].title.startswith("Story number 49:")
+
+
+def test_billion_laughs_entities_in_a_feed_are_not_expanded():
+    lol = "".join(
+        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10)
+    )
+    document = (
+        '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol0 "lol">' + lol + "]>"
+        '<rss version="2.0"><channel><title>&lol9;</title>'
+        "<item><title>Bomb &lol9;</title><guid>b1</guid></item></channel></rss>"
+    ).encode()
+
+    started = time.monotonic()
+    try:
+        feed = parse_feed(document, content_type="application/rss+xml",
+                          url="https://evil.example/rss")
+    except FeedParseError:
+        feed = None
+    assert time.monotonic() - started < 5
+    if feed is not None:
+        assert all(len(item.title) < 1000 for item in feed.items)
+        assert len(feed.title) < 1000
+
+
+def test_external_entities_in_a_feed_are_never_read():
+    document = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+        b'<rss version="2.0"><channel><title>T</title>'
+        b"<item><title>Leak &xxe;</title><guid>x</guid></item></channel></rss>"
+    )
+
+    try:
+        feed = parse_feed(document, content_type="application/rss+xml",
+                          url="https://evil.example/rss")
+    except FeedParseError:
+        return
+    assert all("root:" not in item.title for item in feed.items)
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "expected"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "image/png", "a PNG image"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "application/octet-stream", "a PDF document"),
+        (bytes(range(256)) * 4, "application/octet-stream", "binary data"),
+        (b"<!DOCTYPE html><html><head><title>Blog</title></head><body></body></html>",
+         "text/html", "a web page"),
+        (b"Just some plain words, no markup at all.", "text/plain", "plain text"),
+        (b"", "application/rss+xml", "empty"),
+    ],
+)
+def test_documents_that_are_not_feeds_are_refused_with_what_they_are(content, content_type,
+                                                                     expected):
+    with pytest.raises(NotAFeed, match=expected):
+        parse_feed(content, content_type=content_type, url="https://x.example/feed")
+
+
+def test_feed_served_with_a_wrong_content_type_is_still_a_feed(sample):
+    feed = parse_feed(sample("atom.xml"), content_type="text/html; charset=utf-8",
+                      url="http://example.org/feed.atom")
+
+    assert feed.format == "atom10"
+    assert len(feed.items) == 2
+    assert not feed.warnings

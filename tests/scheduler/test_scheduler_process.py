@@ -1,0 +1,89 @@
+"""The scheduler process for real: heartbeat, its job store in the `scheduler` schema, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from sqlalchemy import text
+from sqlmodel import select
+
+from socialhub.config import ROOT
+from socialhub.db import session_scope
+from socialhub.models.system import SchedulerHeartbeat
+from socialhub.services import system
+
+
+def start_scheduler(database_url: str) -> subprocess.Popen:
+    env = dict(os.environ, DATABASE_URL=database_url, SCHEDULER_HEARTBEAT_SECONDS="1")
+    return subprocess.Popen([sys.executable, "-m", "scheduler"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def heartbeats(session):
+    session.expire_all()
+    session.rollback()
+    return session.exec(select(SchedulerHeartbeat)).all()
+
+
+def test_two_schedulers_beat_then_stop_cleanly_on_sigterm(database_url, session):
+    procs = [start_scheduler(database_url) for _ in range(2)]
+    try:
+        assert wait_until(lambda: len(heartbeats(session)) == 2), "both processes should write a heartbeat row"
+        first = {row.instance_id: row.beat_at for row in heartbeats(session)}
+        time.sleep(2.5)
+        later = {row.instance_id: row.beat_at for row in heartbeats(session)}
+        assert all(later[i] > first[i] for i in first), "heartbeats keep moving"
+
+        healthy, report = system.health_report(session_scope)
+        assert healthy and report["scheduler"]["live_instances"] == 2
+        assert report["scheduler"]["heartbeat_age_s"] < 5
+
+        jobs = session.execute(text("SELECT id FROM scheduler.apscheduler_jobs")).scalars().all()
+        assert "cleanup_expired" in jobs  # the shared job lives in PostgreSQL, in its own schema
+        assert "heartbeat" not in jobs  # per-process jobs stay in memory
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        codes = [proc.wait(timeout=20) for proc in procs]
+    assert codes == [0, 0], [p.stdout.read() for p in procs]
+    assert heartbeats(session) == [], "a clean shutdown removes its heartbeat row"
+
+
+def test_alembic_autogenerate_ignores_the_scheduler_schema_and_models_match(database_url):
+    """`alembic check` is clean even after APScheduler created its table."""
+    proc = start_scheduler(database_url)
+    try:
+        from sqlmodel import Session
+
+        from socialhub.db import get_engine
+
+        with Session(get_engine()) as s:
+            assert wait_until(lambda: len(heartbeats(s)) == 1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    result = subprocess.run([sys.executable, "-m", "alembic", "check"], cwd=ROOT, capture_output=True, text=True,
+                            env=dict(os.environ, DATABASE_URL=database_url))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No new upgrade operations detected" in result.stdout + result.stderr
+
+
+def test_once_runs_a_single_job_and_exits(database_url, session):
+    env = dict(os.environ, DATABASE_URL=database_url)
+    result = subprocess.run([sys.executable, "-m", "scheduler", "--once", "--only", "heartbeat"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert len(heartbeats(session)) == 1
