@@ -62,7 +62,7 @@ def check_password_strength(password: str, *, email: str = "", name: str = "") -
     if len(set(password)) < 5 or lowered in _COMMON_PASSWORDS:
         raise ValidationError("That password is too easy to guess. Try a few unrelated words.")
     if email and email.split("@")[0] and email.split("@")[0] in lowered and len(email.split("@")[0]) > 3:
-        raise ValidationError("Your password must not contain your e-mail address.")
+        raise ValidationError("Your password must not contain the part of your e-mail address before the @.")
 
 
 _COMMON_PASSWORDS = frozenset(
@@ -172,7 +172,8 @@ def redeem_login_ticket(session: Session, *, ticket: str, user_agent: str = "") 
 def safe_next_path(path: str) -> str:
     """Only same-site absolute paths: never `//evil.example` or `https://…`."""
     path = (path or "").strip()
-    if not path.startswith("/") or path.startswith("//") or "\\" in path or any(ord(c) < 32 or c == "\x7f" for c in path):
+    if (not path.startswith("/") or path.startswith("//") or "\\" in path
+            or any(ord(c) < 32 or c == "\x7f" for c in path)):  # control characters, NUL included
         return "/feed"
     return path[:300]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import reflex as rx
 
 from socialhub.db import session_scope
@@ -11,6 +14,11 @@ from socialhub.state import realtime
 from socialhub.state.auth_cookie import token_from_cookie_header
 
 PUBLIC_PATHS = ("/signin", "/signup", "/invite")
+
+
+def local_time(moment: datetime, timezone: str, fmt: str = "%d %b %H:%M") -> str:
+    """Show an aware UTC timestamp in the user's own time zone."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime(fmt)
 
 
 class AppState(rx.State):
@@ -24,6 +32,7 @@ class AppState(rx.State):
 
     _user_id: int = 0
     _team_id: int = 0
+    _timezone: str = "UTC"
 
     # ---- the signed-in user, re-checked on every call ------------------------------------------
 
@@ -40,7 +49,7 @@ class AppState(rx.State):
                 self._user_id = self._team_id = 0
                 return None
             self._team_id = teams.active_team_id(session, user=user)
-            self._user_id = user.id
+            self._user_id, self._timezone = user.id, user.timezone
             return user
 
     def _to_signin(self):
@@ -74,7 +83,7 @@ class AppState(rx.State):
                 "title": n.title,
                 "body": n.body,
                 "link": n.link if n.link.startswith("/") else "",
-                "when": n.created_at.strftime("%d %b %H:%M"),
+                "when": local_time(n.created_at, self._timezone),
                 "unread": "1" if n.read_at is None else "",
             }
             for n in notifications.list_notifications(session, user_id=user_id, limit=8)

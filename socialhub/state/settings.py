@@ -7,7 +7,7 @@ import reflex as rx
 from socialhub.db import session_scope
 from socialhub.services import accounts, mail, teams
 from socialhub.services.errors import ServiceError
-from socialhub.state.app import AppState
+from socialhub.state.app import AppState, local_time
 
 MAX_FIELD = 1000
 
@@ -66,7 +66,7 @@ class SettingsState(AppState):
             ]
             self.outbox = [
                 {"id": str(e.id), "to": e.to_address, "subject": e.subject, "status": e.status,
-                 "body": e.text_body[:2000], "when": e.created_at.strftime("%d %b %H:%M")}
+                 "body": e.text_body[:2000], "when": local_time(e.created_at, self._timezone)}
                 for e in mail.list_outbox(session, user_id=user_id)
             ]
 
@@ -94,7 +94,7 @@ class SettingsState(AppState):
             return
         self.profile_error = ""
         self.name = self.user_name = user.name
-        self.timezone = user.timezone
+        self.timezone = self._timezone = user.timezone
         return rx.toast.success("Profile saved.")
 
     @rx.event

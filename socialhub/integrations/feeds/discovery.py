@@ -13,7 +13,7 @@ import codecs
 import re
 from enum import Enum
 from html.parser import HTMLParser
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 # Link types that announce a feed, best first. Generic types come last: WordPress announces
 # its REST API as `rel="alternate" type="application/json"` on every page.
@@ -146,11 +146,20 @@ def discover_feeds(html: bytes | str, base_url: str) -> list[str]:
         finder.close()
     except AssertionError:  # html.parser gives up on some malformed markup; keep what it found
         pass
-    base = urljoin(base_url, finder.base_href) if finder.base_href else base_url
+    base = base_url
+    if finder.base_href:
+        try:
+            base = urljoin(base_url, finder.base_href.strip())
+        except ValueError:
+            pass
     urls: list[str] = []
     ranked = sorted(finder.links, key=lambda link: FEED_LINK_TYPES.index(link[0]))
     for _kind, href in ranked:
-        absolute = urljoin(base, href.strip())
+        try:
+            absolute = urljoin(base, href.strip())
+            urlsplit(absolute)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            continue
         if absolute.lower().startswith("feed://"):
             absolute = "http://" + absolute[7:]
         if absolute.lower().startswith(("http://", "https://")) and absolute not in urls:

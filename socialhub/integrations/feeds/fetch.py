@@ -172,8 +172,12 @@ def _request_headers(etag: str | None, last_modified: str | None) -> dict[str, s
 
 
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        usable = False
+    if not usable:
         raise FeedError(
             f"{url!r} is not a web address; feeds are fetched over http or https.", url=url
         )
@@ -186,7 +190,10 @@ def _next_hop(response: httpx.Response, url: str, redirects: list[Redirect]) -> 
             response.status_code, url=url,
             message=f"{url} redirects ({response.status_code}) without saying where to.",
         )
-    target = urljoin(url, location.strip())
+    try:
+        target = urljoin(url, location.strip())
+    except ValueError:
+        target = location
     _check_url(target)
     redirects.append(Redirect(response.status_code, url, target))
     visited = {r.from_url for r in redirects}
@@ -257,6 +264,9 @@ def _translate(exc: httpx.HTTPError, url: str, timeout: float) -> FeedError:
         return _timeout(url, timeout)
     if isinstance(exc, httpx.DecodingError):
         return FeedError(f"{url} sent a compressed body that could not be decoded.", url=url)
+    if isinstance(exc, httpx.RemoteProtocolError) and "location header" in str(exc).lower():
+        # httpx refuses to build a redirect response whose Location it cannot parse.
+        return FeedError(f"{url} redirects to a malformed address ({exc}).", url=url)
     if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
         return FeedError(f"{url} is not a web address we can fetch.", url=url)
     return FeedConnectionError(

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -234,8 +234,8 @@ def _detail_html(detail: Mapping[str, Any] | None, base: str | None) -> str:
     # feedparser reports the xml:base in force, itself possibly relative to the document.
     detail_base = _str(detail.get("base")).strip()
     if detail_base:
-        joined = urljoin(base, detail_base) if base else detail_base
-        if joined.lower().startswith(("http://", "https://")):
+        joined = _http_url(detail_base, base)
+        if joined:
             base = joined
     if detail.get("type") == "text/plain":
         return text_to_html(value)
@@ -453,7 +453,11 @@ def _http_url(value: Any, base: str | None) -> str | None:
     text = _str(value).strip()
     if not text:
         return None
-    absolute = urljoin(base, text) if base else text
+    try:
+        absolute = urljoin(base, text) if base else text
+        urlsplit(absolute)  # refuses e.g. an unclosed IPv6 bracket
+    except ValueError:
+        return None
     return absolute if absolute.lower().startswith(("http://", "https://")) else None
 
 

@@ -109,6 +109,7 @@ class Failure:
     path: str | None
     times: int
     retry_after: int
+    after: int = 0
 
 
 @dataclass
@@ -237,11 +238,13 @@ class FakePlatformServer:
         """`handler(request, **named_groups)`; `auth=False` skips `authenticate()`."""
         self._routes.append(_Route(method, re.compile(pattern + r"\Z"), handler, auth))
 
-    def fail_next(self, kind: str, *, method: str | None = None, path: str | None = None, times: int = 1, retry_after: int = 7) -> None:
-        """Fail the next `times` requests matching `method` and the `path` regex (searched)."""
+    def fail_next(
+        self, kind: str, *, method: str | None = None, path: str | None = None, times: int = 1, retry_after: int = 7, after: int = 0
+    ) -> None:
+        """Fail `times` requests matching `method` and the `path` regex (searched), after letting `after` of them through."""
         assert kind in FAILURE_KINDS, kind
         with self._lock:
-            self._failures.append(Failure(kind, method, path, times, retry_after))
+            self._failures.append(Failure(kind, method, path, times, retry_after, after))
 
     def received(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
         """Recorded requests with that method and a path matching the regex (searched)."""
@@ -278,6 +281,9 @@ class FakePlatformServer:
                 if failure.method and failure.method != request.method:
                     continue
                 if failure.path and not re.search(failure.path, request.path):
+                    continue
+                if failure.after > 0:
+                    failure.after -= 1
                     continue
                 failure.times -= 1
                 if failure.times <= 0:

@@ -395,3 +395,19 @@ def test_a_shared_client_is_reused_and_left_open(feed_server):
         assert not client.is_closed
 
     assert (len(first.feed.items), len(second.feed.items)) == (1, 2)
+
+
+def test_redirect_without_a_location_is_a_clear_http_error(feed_server):
+    feed_server.route("/feed", status=301, body=b"", content_type=None)
+
+    with pytest.raises(FeedHTTPError, match="redirects \\(301\\) without saying where to"):
+        fetch_feed(feed_server.url("/feed"))
+
+
+def test_redirect_to_a_malformed_address_is_a_clear_error(feed_server):
+    feed_server.redirect("/feed", "http://[::1/feed", status=302)
+
+    with pytest.raises(FeedError, match="malformed address") as caught:
+        fetch_feed(feed_server.url("/feed"))
+
+    assert not caught.value.retryable

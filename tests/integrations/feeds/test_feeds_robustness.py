@@ -179,3 +179,19 @@ def test_feed_served_with_a_wrong_content_type_is_still_a_feed(sample):
     assert feed.format == "atom10"
     assert len(feed.items) == 2
     assert not feed.warnings
+
+
+def test_malformed_urls_inside_a_feed_are_dropped_not_fatal():
+    document = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item>'
+        b"<title>Odd links</title><link>http://[::1/broken</link><guid>odd-1</guid>"
+        b'<description>&lt;a href="http://[x"&gt;link&lt;/a&gt; &lt;img src="http://[y"&gt;'
+        b"</description></item></channel></rss>"
+    )
+
+    item = parse_feed(document, content_type="application/rss+xml",
+                      url="https://t.example/rss").items[0]
+
+    assert item.url is None
+    assert item.image_url is None
+    assert item.content_html == '<a rel="noopener noreferrer">link</a> <img>'

@@ -1,0 +1,121 @@
+"""Foundation benchmark: sign-in cost and event-bus latency on a real PostgreSQL.
+
+    python -m bench.foundation [--rounds N] [--json OUT]
+
+Measures (medians and p95 over N rounds, in milliseconds):
+- `password_hash_ms`: one scrypt hash (the deliberate cost of a sign-up or password change);
+- `sign_in_ms`: `accounts.authenticate` + login ticket, as the sign-in handler does;
+- `session_check_ms`: `accounts.user_for_token`, which every event handler runs;
+- `bus_latency_ms`: from `notifications.notify` + commit to a LISTENing connection receiving it.
+Uses DATABASE_URL, or the embedded PostgreSQL, in a scratch database it drops afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+import uuid
+
+import psycopg
+
+
+def _stats(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+    return {
+        "median": round(statistics.median(ordered), 3),
+        "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 3),
+        "n": len(ordered),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--json", dest="out")
+    args = parser.parse_args(argv)
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy.engine import make_url
+
+    from socialhub import db
+    from socialhub.config import ROOT
+    from socialhub.launcher import ensure_database
+
+    with ensure_database() as server_url:
+        server = db.libpq_url(server_url)
+        name = f"sh_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+        os.environ["DATABASE_URL"] = url
+        try:
+            command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+            results = _run(url, args.rounds)
+        finally:
+            db.reset_engines()
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    text = json.dumps(results, indent=2)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text)
+    print(text)
+    return 0
+
+
+def _run(url: str, rounds: int) -> dict:
+    from socialhub import db
+    from socialhub.db import session_scope
+    from socialhub.services import accounts, events, notifications
+    from socialhub.services.secrets import hash_password
+
+    password = "timing many sign ins"
+    hash_ms = []
+    for _ in range(max(5, rounds // 5)):
+        t = time.perf_counter()
+        hash_password(password)
+        hash_ms.append((time.perf_counter() - t) * 1000)
+
+    with session_scope() as s:
+        user = accounts.sign_up(s, name="Bench", email="bench@example.com", password=password)
+        user_id = user.id
+    sign_in_ms, check_ms = [], []
+    token = ""
+    for i in range(rounds):
+        t = time.perf_counter()
+        with session_scope() as s:
+            u = accounts.authenticate(s, email="bench@example.com", password=password, ip="127.0.0.1")
+            ticket = accounts.create_login_ticket(s, user_id=u.id)
+        sign_in_ms.append((time.perf_counter() - t) * 1000)
+        with session_scope() as s:
+            token, _ = accounts.redeem_login_ticket(s, ticket=ticket)
+        t = time.perf_counter()
+        with session_scope() as s:
+            assert accounts.user_for_token(s, token=token) is not None
+        check_ms.append((time.perf_counter() - t) * 1000)
+
+    bus_ms = []
+    with psycopg.connect(db.libpq_url(url), autocommit=True) as listener:
+        listener.execute(f"LISTEN {events.CHANNEL}")
+        for i in range(rounds):
+            t = time.perf_counter()
+            with session_scope() as s:
+                notifications.notify(s, user_id=user_id, title=f"bench {i}")
+            for _ in listener.notifies(timeout=5, stop_after=1):
+                bus_ms.append((time.perf_counter() - t) * 1000)
+    return {
+        "benchmark": "foundation",
+        "rounds": rounds,
+        "password_hash_ms": _stats(hash_ms),
+        "sign_in_ms": _stats(sign_in_ms),
+        "session_check_ms": _stats(check_ms),
+        "bus_latency_ms": _stats(bus_ms),
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,325 @@
+"""The plain HTTP routes beside the Reflex app: login cookie, sign-out, health, media, page guard.
+
+`build_api()` mounts nothing at "": in the running app Reflex serves its pages behind these
+routes. Here a tiny Starlette app stands in for it, answering every other path with 200.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlmodel import select
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+
+from socialhub import config
+from socialhub.api import PROTECTED_PREFIXES, build_api
+from socialhub.db import session_scope
+from socialhub.integrations.storage import LocalStorage
+from socialhub.models.accounts import AuthSession, LoginTicket
+from socialhub.services import accounts, system
+from socialhub.state.auth_cookie import COOKIE_NAME
+
+PASSWORD = "correct horse battery"
+REFLEX_PAGE = "the reflex app"
+
+
+def build_app() -> Starlette:
+    async def page(request):
+        return PlainTextResponse(f"{REFLEX_PAGE}: {request.url.path}")
+
+    api = build_api()
+    api.mount("", Starlette(routes=[Route("/{path:path}", page, methods=["GET", "HEAD", "POST"])]))
+    return api
+
+
+@pytest.fixture
+def client(database_url):
+    with TestClient(build_app(), follow_redirects=False) as c:
+        yield c
+
+
+@pytest.fixture
+def user(database_url):
+    with session_scope() as session:
+        return accounts.sign_up(session, name="Ada", email="ada@example.com", password=PASSWORD)
+
+
+def new_ticket(user_id: int, next_path: str = "/feed") -> str:
+    with session_scope() as session:
+        return accounts.create_login_ticket(session, user_id=user_id, next_path=next_path)
+
+
+def new_session_token(user_id: int) -> str:
+    with session_scope() as session:
+        return accounts.redeem_login_ticket(session, ticket=accounts.create_login_ticket(session, user_id=user_id))[0]
+
+
+def session_cookies(response) -> list[str]:
+    return [c for c in response.headers.get_list("set-cookie") if c.startswith(f"{COOKIE_NAME}=")]
+
+
+def cookie_attributes(cookie: str) -> tuple[str, dict[str, str]]:
+    first, *attrs = [part.strip() for part in cookie.split(";")]
+    value = first.split("=", 1)[1]
+    parsed = {}
+    for attr in attrs:
+        key, _, val = attr.partition("=")
+        parsed[key.lower()] = val
+    return value, parsed
+
+
+def count(model) -> int:
+    with session_scope() as session:
+        return len(session.exec(select(model)).all())
+
+
+# ---- /auth/session ----------------------------------------------------------------------------
+
+def test_ticket_is_swapped_for_an_httponly_cookie_and_a_redirect(client, user):
+    ticket = new_ticket(user.id, next_path="/settings")
+    response = client.get(f"/auth/session?ticket={ticket}", headers={"user-agent": "pytest-browser"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/settings"
+    (cookie,) = session_cookies(response)
+    token, attrs = cookie_attributes(cookie)
+    assert "httponly" in attrs
+    assert attrs["samesite"].lower() == "lax"
+    assert attrs["path"] == "/"
+    assert int(attrs["max-age"]) == accounts.SESSION_DAYS * 86400
+    assert "secure" not in attrs  # PUBLIC_URL is http://localhost: a Secure cookie would never come back
+    with session_scope() as session:
+        assert accounts.user_for_token(session, token=token).id == user.id
+        row = session.exec(select(AuthSession)).one()
+        assert row.user_agent == "pytest-browser" and row.token_hash != token
+    assert count(LoginTicket) == 0
+
+
+def test_cookie_is_secure_when_public_url_is_https(client, user, monkeypatch):
+    monkeypatch.setenv("PUBLIC_URL", "https://social.example")
+    config.get_settings.cache_clear()
+    try:
+        response = client.get(f"/auth/session?ticket={new_ticket(user.id)}")
+    finally:
+        config.get_settings.cache_clear()
+    (cookie,) = session_cookies(response)
+    _, attrs = cookie_attributes(cookie)
+    assert "secure" in attrs and "httponly" in attrs
+    assert response.headers["location"] == "/feed"
+
+
+@pytest.mark.parametrize("ticket", ["", "made-up-ticket", "%00"])
+def test_invalid_ticket_sends_to_signin_without_cookie(client, user, ticket):
+    response = client.get(f"/auth/session?ticket={ticket}")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?expired=1"
+    assert session_cookies(response) == []
+    assert count(AuthSession) == 0
+
+
+def test_ticket_works_only_once(client, user):
+    ticket = new_ticket(user.id)
+    assert session_cookies(client.get(f"/auth/session?ticket={ticket}"))
+    again = client.get(f"/auth/session?ticket={ticket}")
+    assert again.headers["location"] == "/signin?expired=1"
+    assert session_cookies(again) == []
+    assert count(AuthSession) == 1
+
+
+def test_expired_ticket_is_refused(client, user):
+    from datetime import timedelta
+
+    ticket = new_ticket(user.id)
+    with session_scope() as session:
+        row = session.exec(select(LoginTicket)).one()
+        row.expires_at -= timedelta(minutes=5)
+        session.add(row)
+    response = client.get(f"/auth/session?ticket={ticket}")
+    assert response.headers["location"] == "/signin?expired=1"
+    assert session_cookies(response) == []
+
+
+# ---- /auth/signout ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_signout_ends_the_session_and_clears_the_cookie(client, user, method):
+    token = new_session_token(user.id)
+    other = new_session_token(user.id)  # another browser stays signed in
+    response = client.request(method, "/auth/signout", headers={"cookie": f"{COOKIE_NAME}={token}"})
+    assert response.status_code == 303 and response.headers["location"] == "/signin"
+    (cookie,) = session_cookies(response)
+    value, attrs = cookie_attributes(cookie)
+    assert value in ("", '""')
+    assert attrs["max-age"] == "0" and attrs["path"] == "/"
+    with session_scope() as session:
+        assert accounts.user_for_token(session, token=token) is None
+        assert accounts.user_for_token(session, token=other).id == user.id
+    assert count(AuthSession) == 1
+
+
+def test_signout_without_cookie_still_clears_it(client, user):
+    new_session_token(user.id)
+    response = client.get("/auth/signout")
+    assert response.headers["location"] == "/signin"
+    assert len(session_cookies(response)) == 1
+    assert count(AuthSession) == 1
+
+
+# ---- /health ----------------------------------------------------------------------------------
+
+def test_health_is_503_without_a_scheduler_heartbeat(client):
+    response = client.get("/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["database"]["ok"] is True and body["scheduler"]["ok"] is False
+
+
+def test_health_is_200_after_a_heartbeat(client):
+    with session_scope() as session:
+        system.beat(session, instance_id="sched-1")
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["scheduler"]["ok"] is True and body["scheduler"]["live_instances"] == 1
+
+
+# ---- protected pages --------------------------------------------------------------------------
+
+PROTECTED = [*PROTECTED_PREFIXES, *(p + "/some/sub/page" for p in PROTECTED_PREFIXES)]
+
+
+def test_every_documented_prefix_is_protected():
+    assert set(PROTECTED_PREFIXES) == {"/feed", "/remix", "/chat", "/schedule", "/analytics", "/inbox", "/settings"}
+
+
+@pytest.mark.parametrize("path", PROTECTED)
+@pytest.mark.parametrize("cookie", [None, f"{COOKIE_NAME}=bogus-token", f"{COOKIE_NAME}=", "other=1"])
+def test_protected_pages_redirect_to_signin_without_a_valid_session(client, path, cookie):
+    headers = {"cookie": cookie} if cookie else {}
+    response = client.get(path, headers=headers)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/signin?next={path}"
+    assert REFLEX_PAGE not in response.text
+    assert client.head(path, headers=headers).status_code == 303
+
+
+@pytest.mark.parametrize("path", PROTECTED)
+def test_protected_pages_pass_through_with_a_valid_session(client, user, path):
+    token = new_session_token(user.id)
+    response = client.get(path, headers={"cookie": f"theme=dark; {COOKIE_NAME}={token}"})
+    assert response.status_code == 200
+    assert response.text == f"{REFLEX_PAGE}: {path}"
+
+
+def test_expired_session_cookie_is_refused(client, user):
+    from datetime import timedelta
+
+    token = new_session_token(user.id)
+    with session_scope() as session:
+        row = session.exec(select(AuthSession)).one()
+        row.expires_at -= timedelta(days=accounts.SESSION_DAYS + 1)
+        session.add(row)
+    assert client.get("/feed", headers={"cookie": f"{COOKIE_NAME}={token}"}).status_code == 303
+
+
+@pytest.mark.parametrize("path", ["/signin", "/signup", "/invite", "/manifest.json", "/", "/feedback", "/settingsx"])
+def test_public_paths_are_not_touched(client, path):
+    for headers in ({}, {"cookie": f"{COOKIE_NAME}=bogus"}):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200
+        assert response.text == f"{REFLEX_PAGE}: {path}"
+
+
+def test_health_is_not_behind_the_guard(client):
+    assert client.get("/health", headers={"cookie": f"{COOKIE_NAME}=bogus"}).status_code in (200, 503)
+    assert "location" not in client.get("/health").headers
+
+
+def test_redirect_keeps_an_odd_path_harmless(client):
+    response = client.get("/feed/%0d%0aSet-Cookie:%20x=1")
+    location = response.headers["location"]
+    assert response.status_code == 303
+    assert "\r" not in location and "\n" not in location
+    assert location.startswith("/signin?next=/feed/")
+    assert [c for c in response.headers.get_list("set-cookie") if c.startswith("x=")] == []
+
+
+# ---- /media -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def media(database_url):
+    store = LocalStorage(config.get_settings().media_dir)
+    store.put("ab/cdef0123.png", b"\x89PNG fake image", "image/png")
+    secret = config.get_settings().data_dir / "secret.txt"
+    secret.write_text("top secret")
+    return store
+
+
+def test_media_serves_a_stored_file(client, media):
+    response = client.get("/media/ab/cdef0123.png")
+    assert response.status_code == 200
+    assert response.content == b"\x89PNG fake image"
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media/%2e%2e/secret.txt",
+        "/media/..%2fsecret.txt",
+        "/media/ab/%2e%2e/%2e%2e/secret.txt",
+        "/media/%2fetc%2fpasswd",
+        "/media/ab%5c..%5c..%5csecret.txt",
+        "/media/ab",  # a folder is not a file
+        "/media/ab/missing.png",
+        "/media/.hidden",
+        "/media/ab/cdef0123.png%00.txt",
+    ],
+)
+def test_media_refuses_escapes_and_missing_files(client, media, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert b"top secret" not in response.content
+
+
+def test_media_refuses_a_raw_dot_dot_path(database_url, media):
+    """Browsers and httpx collapse `/../`; a raw client need not, so send the scope as-is."""
+    app = build_app()
+    for raw in ("/media/../secret.txt", "/media/ab/../../secret.txt"):
+        status, body = asyncio.run(_raw_get(app, raw))
+        assert status == 404, raw
+        assert b"top secret" not in body
+
+
+def test_media_does_not_follow_a_symlink_out_of_the_folder(client, media):
+    link = config.get_settings().media_dir / "ab" / "evil.png"
+    link.symlink_to(config.get_settings().data_dir / "secret.txt")
+    response = client.get("/media/ab/evil.png")
+    assert response.status_code == 404
+    assert b"top secret" not in response.content
+
+
+async def _raw_get(app, path: str) -> tuple[int, bytes]:
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 1), "server": ("testserver", 80),
+    }
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, receive, send)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, body
