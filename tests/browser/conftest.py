@@ -56,12 +56,18 @@ def app_server(new_database, tmp_path_factory):
             time.sleep(1)
         yield {"base": base, "env": env, "log": Path(log.name)}
     finally:
+        # Ctrl-C equivalent: the launcher stops the scheduler and the app it started.
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(30)
+            code = proc.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+            raise
+        finally:
+            log.close()
+        assert code == 0, Path(log.name).read_text()[-3000:]
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{base}/health", timeout=2)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,65 @@
+"""The `socialhub` command, run as a real process against the test's database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from sqlmodel import select
+
+from socialhub import crypto
+from socialhub.config import ROOT
+from socialhub.models.accounts import ProviderKey, User
+from socialhub.models.notifications import Notification
+from socialhub.services import accounts
+
+
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "socialhub.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env=dict(os.environ, **env))
+
+
+def test_migrate_is_idempotent(database_url):
+    first, second = cli("migrate"), cli("migrate")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "up to date" in second.stdout
+
+
+def test_create_user_then_sign_in_with_it(database_url, session):
+    result = cli("create-user", "--email", "Cli@Example.com", "--name", "Cli User", "--password", "a long cli phrase")
+    assert result.returncode == 0, result.stderr
+    user = accounts.authenticate(session, email="cli@example.com", password="a long cli phrase", ip="t")
+    assert user.name == "Cli User"
+    weak = cli("create-user", "--email", "weak@example.com", "--name", "Weak", "--password", "123")
+    assert weak.returncode != 0 and "at least 10 characters" in weak.stderr
+    assert session.exec(select(User).where(User.email == "weak@example.com")).first() is None
+
+
+def test_notify_reaches_the_user_and_refuses_unknown_email(database_url, session):
+    accounts.sign_up(session, name="Ada", email="ada@example.com", password="correct horse battery")
+    session.commit()
+    assert cli("notify", "--email", "ada@example.com", "--title", "Hello from the CLI").returncode == 0
+    assert session.exec(select(Notification.title)).all() == ["Hello from the CLI"]
+    missing = cli("notify", "--email", "nobody@example.com", "--title", "x")
+    assert missing.returncode != 0 and "no user" in missing.stderr
+
+
+def test_rotate_keys_reencrypts_stored_secrets_and_old_keys_still_work(database_url, session):
+    user = accounts.sign_up(session, name="Ada", email="ada@example.com", password="correct horse battery")
+    accounts.set_provider_key(session, user_id=user.id, provider="openai", key="sk-rotate-me-12345")
+    session.commit()
+    old = session.exec(select(ProviderKey)).one().ciphertext
+    old_kid = crypto.token_kid(old)
+
+    result = cli("rotate-keys")
+    assert result.returncode == 0, result.stderr
+    assert "re-encrypted 1 secret" in result.stdout
+
+    crypto.reset_keyring_cache()
+    session.expire_all()
+    new = session.exec(select(ProviderKey)).one().ciphertext
+    assert crypto.token_kid(new) != old_kid
+    assert accounts.get_provider_key(session, user_id=user.id, provider="openai") == "sk-rotate-me-12345"
+    # The old key is kept, so a backup taken before the rotation still decrypts.
+    assert crypto.decrypt(old, context=f"provider_key:{user.id}:openai") == "sk-rotate-me-12345"
