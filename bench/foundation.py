@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         url = make_url(server).set(database=name).render_as_string(hide_password=False)
         os.environ["DATABASE_URL"] = url
         try:
-            command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+            command.upgrade(Config(str(ROOT / "alembic.ini")), "heads")
             results = _run(url, args.rounds)
         finally:
             db.reset_engines()

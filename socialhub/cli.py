@@ -15,7 +15,7 @@ def migrate() -> None:
     from alembic import command
     from alembic.config import Config
 
-    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+    command.upgrade(Config(str(ROOT / "alembic.ini")), "heads")
 
 
 def _seed() -> bool:

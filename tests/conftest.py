@@ -54,7 +54,7 @@ def template_db(pg_server: str):
     old = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = url
     try:
-        command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+        command.upgrade(Config(str(ROOT / "alembic.ini")), "heads")
     finally:
         db.reset_engines()
         if old is None:

@@ -1,3 +1,13 @@
-"""One module per route group; importing them registers the pages."""
+"""One module per route; importing them registers the pages."""
 
-from socialhub.pages import auth, sections, settings  # noqa: F401
+from socialhub.pages import (  # noqa: F401
+    analytics,
+    auth,
+    chat,
+    feed,
+    inbox,
+    index,
+    remix,
+    schedule,
+    settings,
+)

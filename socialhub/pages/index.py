@@ -1,0 +1,10 @@
+"""The root path: send the browser to the Feed (which sends it to sign-in if needed)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+@rx.page(route="/", title="SocialHub")
+def index() -> rx.Component:
+    return rx.center(rx.spinner(size="3"), min_height="100vh", on_mount=rx.redirect("/feed", replace=True))
