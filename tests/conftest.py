@@ -125,3 +125,10 @@ def session(database_url):
 
     with Session(db.get_engine(), expire_on_commit=False) as s:
         yield s
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the browser tests last: Playwright's sync API keeps an event loop running in the
+    main thread for as long as its session fixture lives, which breaks `asyncio.run` in the
+    tests that would otherwise come after it."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.path).replace("\\", "/"))
