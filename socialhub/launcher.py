@@ -59,10 +59,10 @@ def start_scheduler(env: dict[str, str], log=None) -> subprocess.Popen:
                             start_new_session=True, stdout=log, stderr=log)
 
 
-def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 900) -> bool:
+def wait_for_http(url: str, proc: subprocess.Popen, should_stop, timeout: float = 900) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if proc.poll() is not None or should_stop():
             return False
         try:
             if httpx.get(url, timeout=2).status_code < 500:
@@ -110,14 +110,17 @@ def run() -> int:
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
         address = f"http://localhost:{settings.port}"
-        if wait_for_http(f"{address}/health", procs[1]):
+        if wait_for_http(f"{address}/health", procs[1], lambda: stopping):
             print(f"SocialHub is running at {address}  (started in {time.monotonic() - started:.0f} s; Ctrl-C stops it)",
                   flush=True)
         try:
             while not stopping and all(p.poll() is None for p in procs):
                 time.sleep(0.5)
         finally:
+            for name, proc in zip(("scheduler", "app"), procs):
+                if proc.poll() is not None and not stopping:
+                    print(f"the {name} process exited with code {proc.returncode}", file=sys.stderr)
             print("stopping…", flush=True)
             stop(procs)
-        failed = [p for p in procs if p.returncode not in (0, -signal.SIGTERM, None) and not stopping]
-        return 1 if failed else 0
+        # A child that died on its own (not because we stopped it) makes the run fail.
+        return 0 if stopping else 1

@@ -106,7 +106,8 @@ def test_notification_from_another_process_arrives_live(app_server, browser, art
 
 def test_every_page_on_a_phone(app_server, browser, artifacts):
     base = app_server["base"]
-    ctx = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+    ctx = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True,
+                              color_scheme="dark")  # the phone run also covers the dark theme
     page = ctx.new_page()
     sign_in(page, base, "demo@socialhub.local", "explore-socialhub-2026")
     bottom = page.locator("nav.sh-bottom-nav")
