@@ -164,21 +164,6 @@ class InstagramAdapter(GraphAdapter):
             warnings=tuple(warnings),
         )
 
-    def _create_container(self, user: str, token: str, fields: dict[str, Any]) -> str:
-        return str(self._request("POST", f"{user}/media", token=token, data=fields).json()["id"])
-
-    def _media_fields(self, post: PublishRequest, item: MediaItem, *, carousel: bool) -> dict[str, Any]:
-        url = self._media_url(post, item)
-        if item.kind == "video":
-            fields: dict[str, Any] = {"media_type": "VIDEO" if carousel else "REELS", "video_url": url}
-        else:
-            fields = {"image_url": url}
-            if item.alt_text:
-                fields["alt_text"] = item.alt_text
-        if carousel:
-            fields["is_carousel_item"] = "true"
-        return fields
-
     def _permalink(self, token: str, media_id: str) -> str | None:
         try:
             return self._request("GET", media_id, token=token, params={"fields": "permalink"}).json().get("permalink")
@@ -202,3 +187,20 @@ class InstagramAdapter(GraphAdapter):
         if not chain:
             return None
         return PublishResult(platform_post_id=chain[0].id, url=chain[0].url, thread_post_ids=(chain[0].id,), already_existed=True)
+
+    # -- media --------------------------------------------------------------------------------
+
+    def _create_container(self, user: str, token: str, fields: dict[str, Any]) -> str:
+        return str(self._request("POST", f"{user}/media", token=token, data=fields).json()["id"])
+
+    def _media_fields(self, post: PublishRequest, item: MediaItem, *, carousel: bool) -> dict[str, Any]:
+        url = self._media_url(post, item)
+        if item.kind == "video":
+            fields: dict[str, Any] = {"media_type": "VIDEO" if carousel else "REELS", "video_url": url}
+        else:
+            fields = {"image_url": url}
+            if item.alt_text:
+                fields["alt_text"] = item.alt_text
+        if carousel:
+            fields["is_carousel_item"] = "true"
+        return fields

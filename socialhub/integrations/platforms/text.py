@@ -113,6 +113,17 @@ def _is_extend(cp: int) -> bool:
     return unicodedata.category(chr(cp)) in ("Mn", "Me", "Mc")
 
 
+_PICTOGRAPHIC_RANGES = (
+    (0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x2300, 0x23FF), (0x2B00, 0x2BFF), (0x2190, 0x21FF),
+    (0x00A9, 0x00A9), (0x00AE, 0x00AE), (0x203C, 0x203C), (0x2049, 0x2049), (0x2122, 0x2122),
+    (0x2139, 0x2139), (0x3030, 0x3030), (0x303D, 0x303D), (0x3297, 0x3297), (0x3299, 0x3299),
+)
+
+
+def _is_pictographic(cp: int) -> bool:
+    return any(start <= cp <= end for start, end in _PICTOGRAPHIC_RANGES)
+
+
 def _is_regional_indicator(cp: int) -> bool:
     return 0x1F1E6 <= cp <= 0x1F1FF
 
@@ -153,7 +164,7 @@ def _approximate_graphemes(text: str) -> list[str]:
                 joins = False
             elif _is_extend(cp):
                 joins = True
-            elif previous == 0x200D and len(current) > 1:
+            elif previous == 0x200D and _is_pictographic(cp) and _is_pictographic(ord(current[0])):
                 joins = True  # ZWJ sequence: the next pictograph belongs to the same emoji
             elif _is_regional_indicator(cp) and _is_regional_indicator(previous) and regional_run % 2 == 1:
                 joins = True

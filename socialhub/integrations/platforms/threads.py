@@ -165,16 +165,6 @@ class ThreadsAdapter(GraphAdapter):
         body = self._request("POST", f"{user}/threads_publish", token=token, data={"creation_id": container}).json()
         return str(body["id"])
 
-    def _create_container(self, user: str, token: str, fields: dict[str, Any]) -> str:
-        return str(self._request("POST", f"{user}/threads", token=token, data=fields).json()["id"])
-
-    def _media_fields(self, post: PublishRequest, item: MediaItem) -> dict[str, Any]:
-        url = self._media_url(post, item)
-        fields = {"media_type": "VIDEO", "video_url": url} if item.kind == "video" else {"media_type": "IMAGE", "image_url": url}
-        if item.alt_text:
-            fields["alt_text"] = item.alt_text
-        return fields
-
     def _permalink(self, account: AccountCredentials, media_id: str) -> str | None:
         try:
             return self._request("GET", media_id, token=account.access_token, params={"fields": "permalink"}).json().get("permalink")
@@ -204,3 +194,15 @@ class ThreadsAdapter(GraphAdapter):
             already_existed=True,
             complete=len(post.parts) == 1,
         )
+
+    # -- media --------------------------------------------------------------------------------
+
+    def _create_container(self, user: str, token: str, fields: dict[str, Any]) -> str:
+        return str(self._request("POST", f"{user}/threads", token=token, data=fields).json()["id"])
+
+    def _media_fields(self, post: PublishRequest, item: MediaItem) -> dict[str, Any]:
+        url = self._media_url(post, item)
+        fields = {"media_type": "VIDEO", "video_url": url} if item.kind == "video" else {"media_type": "IMAGE", "image_url": url}
+        if item.alt_text:
+            fields["alt_text"] = item.alt_text
+        return fields

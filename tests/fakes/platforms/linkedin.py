@@ -97,7 +97,7 @@ class FakeLinkedInServer(FakePlatformServer):
         return _error(500, "Internal Server Error")
 
     def not_found(self, request: RecordedRequest) -> Reply:
-        return _error(404, f"No virtual resource found", "RESOURCE_NOT_FOUND")
+        return _error(404, "No virtual resource found", "RESOURCE_NOT_FOUND")
 
     def access_token(self, request: RecordedRequest) -> Reply:
         form = request.form

@@ -195,7 +195,7 @@ class FakeXServer(FakePlatformServer):
             return _problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
         for media_id in media_ids:
             if media_id not in self.media or not self.media[media_id]["ready"]:
-                return Reply(400, {"errors": [{"message": f"Your media IDs are invalid.", "parameters": {"media.media_ids": media_ids}}],
+                return Reply(400, {"errors": [{"message": "Your media IDs are invalid.", "parameters": {"media.media_ids": media_ids}}],
                                    "title": "Invalid Request", "detail": "One or more parameters to your request was invalid.",
                                    "type": "https://api.twitter.com/2/problems/invalid-request"})
         reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")

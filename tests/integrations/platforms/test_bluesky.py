@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -247,7 +248,7 @@ def test_refresh_session_rotates_both_tokens(adapter, account, bluesky_server):
 
 def test_dead_refresh_token_logs_in_again_with_the_app_password(adapter, account, bluesky_server):
     bluesky_server.expired_tokens.add(account.refresh_token)
-    with_password = AccountCredentials(**{**account.__dict__, "extra": {"app_password": "app-pass-1234"}})
+    with_password = replace(account, extra={"app_password": "app-pass-1234"})
 
     tokens = adapter.refresh_token(with_password)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -142,7 +143,7 @@ def test_thread_failing_part_way_resumes_from_the_published_parts(adapter, accou
         adapter.publish(account, post)
     assert failure.value.retryable and failure.value.partial.thread_post_ids == (mastodon_server.statuses[0]["id"],)
 
-    resumed = PublishRequest(**{**post.__dict__, "published_part_ids": failure.value.partial.thread_post_ids})
+    resumed = replace(post, published_part_ids=failure.value.partial.thread_post_ids)
     result = adapter.publish(account, resumed)
 
     assert [s["content"] for s in mastodon_server.statuses] == ["<p>one</p>", "<p>two</p>", "<p>three</p>"]
