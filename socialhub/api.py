@@ -1,7 +1,8 @@
 """Plain HTTP routes beside the Reflex app (mounted with `api_transformer`).
 
 - `/auth/session?ticket=…` swaps a one-time login ticket for the HttpOnly session cookie.
-- `/auth/signout` ends the session and clears the cookie.
+- `/auth/signout` (POST only, so a link on another site cannot sign anyone out) ends the
+  session and clears the cookie.
 - `/health` reports database reachability and the scheduler heartbeat's age (JSON).
 - `/media/{key}` serves files from local storage.
 A middleware sends unauthenticated requests for protected pages to sign-in before any HTML is
@@ -122,7 +123,7 @@ def build_api() -> Starlette:
     return Starlette(
         routes=[
             Route("/auth/session", session_exchange, methods=["GET"]),
-            Route("/auth/signout", signout, methods=["GET", "POST"]),
+            Route("/auth/signout", signout, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/media/{key:path}", media, methods=["GET"]),
         ],

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import reflex as rx
 
-from socialhub.state.app import AppState
+from socialhub.state.app import SIGN_OUT_SCRIPT, AppState
 
 NAV = [
     ("Feed", "/feed", "rss"),
@@ -135,9 +135,7 @@ def user_menu() -> rx.Component:
             rx.menu.item(rx.link("Settings", href="/settings", underline="none", color="inherit")),
             rx.menu.item("Toggle dark mode", on_click=rx.toggle_color_mode),
             rx.menu.separator(),
-            # A full page load, not client-side routing: /auth/signout is an HTTP route.
-            rx.menu.item("Sign out", id="sign-out", color="red",
-                         on_click=rx.call_script("window.location.assign('/auth/signout')")),
+            rx.menu.item("Sign out", id="sign-out", color="red", on_click=rx.call_script(SIGN_OUT_SCRIPT)),
         ),
     )
 

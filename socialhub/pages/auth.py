@@ -77,6 +77,10 @@ def signup() -> rx.Component:
     return _auth_card("Create your account", "One place for your feeds, posts, chats and numbers.", form, footer)
 
 
+# After signing in or up, come back to this invite (the token is URL-safe base64: no & or #).
+_invite_path = "/invite?token=" + AuthState.router.url.query_parameters.get("token", "")
+
+
 @rx.page(route="/invite", title="Team invite · SocialHub", on_load=AuthState.open_invite)
 def invite() -> rx.Component:
     body = rx.cond(
@@ -90,10 +94,9 @@ def invite() -> rx.Component:
                 AuthState.user_email != "",
                 rx.button("Accept invite", on_click=AuthState.accept_invite, size="3", width="100%"),
                 rx.hstack(
-                    rx.link(rx.button("Sign in to accept", size="3"),
-                            href="/signin?next=" + AuthState.router.url.path + "?token="
-                            + AuthState.router.url.query_parameters.get("token", "")),
-                    rx.link(rx.button("Create an account", size="3", variant="soft"), href="/signup"),
+                    rx.link(rx.button("Sign in to accept", size="3"), href="/signin?next=" + _invite_path),
+                    rx.link(rx.button("Create an account", size="3", variant="soft"),
+                            href="/signup?next=" + _invite_path),
                     spacing="2", wrap="wrap",
                 ),
             ),

@@ -125,13 +125,20 @@ def authenticate(session: Session, *, email: str, password: str, ip: str) -> Use
         raise RateLimited("Too many failed sign-ins. Wait 15 minutes and try again.")
     user = session.exec(select(User).where(User.email == email)).first()
     if user is None or not verify_password(password or "", user.password_hash):
-        session.add(LoginAttempt(email=email, ip=ip))
-        session.flush()
+        _record_failure(session, email=email, ip=ip)
         if user is None:
             raise ValidationError("No account uses this e-mail. Check it, or create an account.")
         raise ValidationError("Wrong password. Try again.")
     session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
     return user
+
+
+def _record_failure(session: Session, *, email: str, ip: str) -> None:
+    """Count a failed sign-in in its own transaction: the caller rolls back on the error we
+    raise next, and a rolled-back failure would never count towards the limit."""
+    with Session(session.get_bind()) as own:
+        own.add(LoginAttempt(email=email, ip=ip))
+        own.commit()
 
 
 def create_login_ticket(session: Session, *, user_id: int, next_path: str = "/feed") -> str:

@@ -15,6 +15,12 @@ from socialhub.state.auth_cookie import token_from_cookie_header
 
 PUBLIC_PATHS = ("/signin", "/signup", "/invite")
 
+# Sign-out is a POST (a plain link could be planted on another site); pages submit this form.
+SIGN_OUT_SCRIPT = (
+    "(() => { const f = document.createElement('form'); f.method = 'post';"
+    " f.action = '/auth/signout'; document.body.appendChild(f); f.submit(); })()"
+)
+
 
 def local_time(moment: datetime, timezone: str, fmt: str = "%d %b %H:%M") -> str:
     """Show an aware UTC timestamp in the user's own time zone."""

@@ -6,14 +6,22 @@ import reflex as rx
 
 from socialhub.db import session_scope
 from socialhub.services import accounts, mail, teams
-from socialhub.services.errors import ServiceError
-from socialhub.state.app import AppState, local_time
+from socialhub.services.errors import NotFound, ServiceError
+from socialhub.state.app import SIGN_OUT_SCRIPT, AppState, local_time
 
 MAX_FIELD = 1000
 
 
 def _f(form: dict, key: str) -> str:
     return str(form.get(key, ""))[:MAX_FIELD]
+
+
+def _id(value) -> int:
+    """Ids come back from the page as strings; anything else is refused like a missing row."""
+    try:
+        return int(str(value))
+    except ValueError:
+        raise NotFound("That item no longer exists.") from None
 
 
 class SettingsState(AppState):
@@ -145,7 +153,7 @@ class SettingsState(AppState):
         except ServiceError as exc:
             self.delete_error = str(exc)
             return
-        return rx.call_script("window.location.assign('/auth/signout')")
+        return rx.call_script(SIGN_OUT_SCRIPT)
 
     # ---- team ----------------------------------------------------------------------------------
 
@@ -177,21 +185,21 @@ class SettingsState(AppState):
     def set_role(self, member_user_id: str, role: str):
         return self._team_action(
             lambda session, user: teams.change_role(session, team_id=self._team_id, actor_id=user.id,
-                                                    member_user_id=int(member_user_id), role=str(role)),
+                                                    member_user_id=_id(member_user_id), role=str(role)),
             "Role changed.")
 
     @rx.event
     def remove(self, member_user_id: str):
         return self._team_action(
             lambda session, user: teams.remove_member(session, team_id=self._team_id, actor_id=user.id,
-                                                      member_user_id=int(member_user_id)),
+                                                      member_user_id=_id(member_user_id)),
             "Member removed.")
 
     @rx.event
     def revoke(self, invite_id: str):
         return self._team_action(
             lambda session, user: teams.revoke_invite(session, team_id=self._team_id, actor_id=user.id,
-                                                      invite_id=int(invite_id)),
+                                                      invite_id=_id(invite_id)),
             "Invite revoked.")
 
     @rx.event
@@ -206,8 +214,8 @@ class SettingsState(AppState):
     @rx.event
     def switch_team(self, team_id: str):
         def act(session, user):
-            teams.switch_team(session, user_id=user.id, team_id=int(team_id))
-            self._team_id = int(team_id)
+            teams.switch_team(session, user_id=user.id, team_id=_id(team_id))
+            self._team_id = _id(team_id)
 
         result = self._team_action(act, "Switched team.")
         if self._user_id:
