@@ -43,13 +43,12 @@ def test_two_schedulers_beat_then_stop_cleanly_on_sigterm(database_url, session)
     try:
         assert wait_until(lambda: len(heartbeats(session)) == 2), "both processes should write a heartbeat row"
         first = {row.instance_id: row.beat_at for row in heartbeats(session)}
-        time.sleep(2.5)
-        later = {row.instance_id: row.beat_at for row in heartbeats(session)}
-        assert all(later[i] > first[i] for i in first), "heartbeats keep moving"
+        assert wait_until(lambda: all(row.beat_at > first[row.instance_id] for row in heartbeats(session))), \
+            "heartbeats keep moving"
 
         healthy, report = system.health_report(session_scope)
         assert healthy and report["scheduler"]["live_instances"] == 2
-        assert report["scheduler"]["heartbeat_age_s"] < 5
+        assert report["scheduler"]["heartbeat_age_s"] < 10
 
         jobs = session.execute(text("SELECT id FROM scheduler.apscheduler_jobs")).scalars().all()
         assert "cleanup_expired" in jobs  # the shared job lives in PostgreSQL, in its own schema
