@@ -5,6 +5,8 @@
   session and clears the cookie.
 - `/health` reports database reachability and the scheduler heartbeat's age (JSON).
 - `/media/{key}` serves files from local storage.
+- `/oauth/{platform}/start|callback` connect platform accounts (`socialhub/routes/oauth.py`).
+- `/r/{token}` and `/o/{token}.gif|png` track digest e-mail clicks and opens (`socialhub/routes/digests.py`).
 A middleware sends unauthenticated requests for protected pages to sign-in before any HTML is
 served; the pages check again on load, and every event handler checks again after that.
 """
@@ -23,6 +25,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from socialhub.config import get_settings
 from socialhub.db import session_scope
+from socialhub.routes.digests import routes as digest_routes
+from socialhub.routes.oauth import routes as oauth_routes
 from socialhub.services import accounts, system
 from socialhub.services.errors import ServiceError
 from socialhub.state.auth_cookie import COOKIE_NAME, token_from_cookie_header
@@ -126,6 +130,8 @@ def build_api() -> Starlette:
             Route("/auth/signout", signout, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/media/{key:path}", media, methods=["GET"]),
+            *oauth_routes(),
+            *digest_routes(),
         ],
         middleware=[Middleware(ProtectPagesMiddleware)],
     )

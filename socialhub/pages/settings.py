@@ -8,6 +8,7 @@ from reflex_base.style import set_color_mode
 from socialhub.components.forms import card, field, form_error, section_title, select_field
 from socialhub.components.layout import template
 from socialhub.models.accounts import ROLES
+from socialhub.pages.accounts import accounts_card
 from socialhub.state.settings import SettingsState as S
 
 PROVIDERS = [("openai", "OpenAI"), ("anthropic", "Anthropic"), ("google", "Google")]
@@ -251,5 +252,5 @@ def danger() -> rx.Component:
 
 @template(route="/settings", title="Settings", on_load=S.load)
 def settings() -> rx.Component:
-    return rx.vstack(profile(), appearance(), team(), keys(), password(), outbox(), danger(),
+    return rx.vstack(profile(), appearance(), team(), accounts_card(), keys(), password(), outbox(), danger(),
                      spacing="4", width="100%", max_width="760px")

@@ -21,6 +21,15 @@ from socialhub.services import events
 log = logging.getLogger(__name__)
 _clients: dict[int, set[str]] = defaultdict(set)
 MAX_CLIENTS_PER_USER = 50
+# Event kind → (state class, method name): page states that want to hear of that kind.
+_refreshers: dict[str, list[tuple[type, str]]] = defaultdict(list)
+
+
+def on_event(kind: str, state_cls: type, method: str) -> None:
+    """Call `state_cls.<method>(event data)` for each browser of the event's users (the page
+    state checks whether it is open and for that team)."""
+    if (state_cls, method) not in _refreshers[kind]:
+        _refreshers[kind].append((state_cls, method))
 
 
 def register(client_token: str, user_id: int) -> None:
@@ -50,6 +59,8 @@ async def _deliver(app: rx.App, event: dict) -> None:
                         _clients[user_id].discard(token)
                         continue
                     state._refresh_bell()
+                    for cls, method in _refreshers.get(event["kind"], ()):
+                        getattr(await root.get_state(cls), method)(event.get("data") or {})
             except Exception:  # one broken client must not stop the others
                 log.exception("could not deliver %s to a client", event["kind"])
                 _clients[user_id].discard(token)

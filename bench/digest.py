@@ -1,0 +1,119 @@
+"""Digest benchmark: U readers, each with a feed of recent stories, one digest each, offline AI.
+
+    python -m bench.digest --users 20 [--items 30] [--json OUT]
+
+Each reader follows one generated feed (stored through the same ingest the refresh uses, no
+HTTP), has topics set, and gets `digests.build_digest`: scoring, choosing the top stories,
+the offline provider's summaries, key points, hashtags, title card, and the e-mail to the
+outbox. Reports seconds per digest (median and p95) and prints JSON last.
+Uses DATABASE_URL's server, or the embedded PostgreSQL, in a scratch database it drops, and a
+temporary media folder it removes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+
+import psycopg
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--items", type=int, default=30, help="stories in each reader's feed")
+    parser.add_argument("--json", dest="out")
+    args = parser.parse_args(argv)
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy.engine import make_url
+
+    from socialhub import config, db
+    from socialhub.config import ROOT
+    from socialhub.launcher import ensure_database
+
+    with ensure_database() as server_url:
+        pg = db.libpq_url(server_url)
+        name = f"sh_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(pg, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        os.environ["DATABASE_URL"] = make_url(pg).set(database=name).render_as_string(hide_password=False)
+        media = tempfile.mkdtemp(prefix="sh-bench-digest-")  # title cards land here, then go
+        os.environ["SOCIALHUB_DATA_DIR"] = media
+        config.get_settings.cache_clear()
+        try:
+            command.upgrade(Config(str(ROOT / "alembic.ini")), "heads")
+            results = _run(args)
+        finally:
+            shutil.rmtree(media, ignore_errors=True)
+            db.reset_engines()
+            with psycopg.connect(pg, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    text = json.dumps(results, indent=2)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text)
+    print(text)
+    return 0
+
+
+def _run(args) -> dict:
+    from bench.feeds import _Corpus
+    from socialhub.db import session_scope
+    from socialhub.models._base import utcnow
+    from socialhub.models.feeds import Digest, FeedSource
+    from socialhub.services import accounts, digests, feeds_refresh, feeds_settings
+    from socialhub.services.feeds_parse import PreparedFeed, prepare_body
+
+    corpus = _Corpus(args.users, args.items, dup_rate=0.0)
+    user_ids = []
+    for n in range(args.users):
+        now = utcnow()
+        url = f"https://site{n}.example/feed.xml"
+        prepared = prepare_body(corpus.rss(n), "application/rss+xml", url, url, now)
+        assert isinstance(prepared, PreparedFeed)
+        with session_scope() as session:
+            user = accounts.sign_up(session, name=f"Reader {n}", email=f"reader{n}@example.com",
+                                    password="timing many digests here")
+            source = FeedSource(user_id=user.id, url=url, title=f"Bench feed {n}", next_fetch_at=now)
+            session.add(source)
+            session.flush()
+            feeds_refresh.ingest_items(session, [(feeds_refresh.SourceRef(source.id, user.id, url), prepared.items)],
+                                       now=now)
+            topic = prepared.items[0].title.split()[0]
+            feeds_settings.update_settings(
+                session, user_id=user.id, digest_time="07:00", max_items=8, min_score=0, topics=topic,
+                weights={"relevance": 0.4, "recency": 0.3, "reliability": 0.15, "engagement": 0.15},
+                auto_generate=True, auto_email=True, auto_post=False, email_notifications=True)
+            user_ids.append(user.id)
+
+    seconds = []
+    for user_id in user_ids:
+        started = time.perf_counter()
+        digest_id = digests.build_digest(user_id=user_id)
+        seconds.append(time.perf_counter() - started)
+        with session_scope() as session:
+            assert session.get(Digest, digest_id).status == "delivered"
+    ordered = sorted(seconds)
+    return {
+        "benchmark": "digest",
+        "provider": "local",
+        "users": args.users,
+        "stories_per_feed": args.items,
+        "stories_per_digest": 8,
+        "seconds_per_digest_median": round(statistics.median(ordered), 4),
+        "seconds_per_digest_p95": round(ordered[int(0.95 * (len(ordered) - 1))], 4),
+        "seconds_total": round(sum(ordered), 3),
+        "cpus": os.cpu_count(),
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,291 @@
+"""Publishing benchmark: N posts due at the same moment, S real scheduler processes, one killed.
+
+    python -m bench.publish --posts N [--accounts K] [--fail-rate F] [--latency-ms L]
+                            [--schedulers S] [--kill] [--json OUT]
+
+What it does:
+1. Makes a scratch database on DATABASE_URL's server (or the embedded PostgreSQL), migrated.
+2. Starts `bench/platform_server.py` in a subprocess: a Bluesky-compatible server with K
+   accounts, `--latency-ms` per answer and `--fail-rate` of failed creates (503, 429 with
+   Retry-After, or processed-then-connection-dropped). It counts every create it receives per
+   record key, so a post sent twice is seen there, whatever the publisher believes.
+3. Connects K Bluesky accounts (tokens encrypted as usual) and inserts N scheduled posts, one
+   target each, spread over the accounts, all due at the same moment T (a few seconds ahead),
+   as `scheduling.schedule_post` leaves them (inserted in bulk: setting up is not measured).
+4. Starts S scheduler processes (`python -m scheduler`, the real thing). With `--kill`, once
+   about a third of the posts are out it SIGKILLs one of them mid-run and starts a new one.
+5. Waits until every target is final (published or failed), then reads the server's counters.
+
+JSON (also printed last): posts, published, failed, duplicates (creates the platform received
+for a post it already had), lost (targets not final at the end, or marked published but never
+received), lateness_p50_s / p95 / max (platform receive time − T, over published posts),
+throughput_per_s (published / seconds from T to the last publish), and details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+FINAL = ("published", "failed", "missed", "cancelled")
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[index]
+
+
+def start_platform_server(args, log) -> tuple[subprocess.Popen, str]:
+    cmd = [sys.executable, "-m", "bench.platform_server", "--accounts", str(args.accounts),
+           "--fail-rate", str(args.fail_rate), "--latency-ms", str(args.latency_ms), "--seed", str(args.seed)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http"):
+        proc.kill()
+        raise SystemExit("the platform server did not start")
+    return proc, url
+
+
+def start_scheduler(env: dict[str, str], log_dir: Path, n: int) -> subprocess.Popen:
+    log = open(log_dir / f"scheduler-{n}.log", "w")
+    return subprocess.Popen([sys.executable, "-m", "scheduler"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def setup(url: str, server_url: str, args) -> tuple[list[tuple[int, str]], float]:
+    """Accounts and posts; returns [(target id, idempotency key)] and T (epoch seconds)."""
+    from sqlalchemy import insert
+
+    from socialhub.db import session_scope
+    from socialhub.integrations.platforms import OAuthTokens
+    from socialhub.models._base import utcnow
+    from socialhub.models.accounts import Team, TeamMember, User
+    from socialhub.models.publishing import Post, PostTarget
+    from socialhub.services import platform_accounts
+    from socialhub.services.publishing import new_idempotency_key
+
+    with session_scope() as session:
+        user = User(email="bench@example.com", name="Bench", password_hash="!", timezone="UTC")
+        team = Team(name="Bench")
+        session.add_all([user, team])
+        session.flush()
+        session.add(TeamMember(team_id=team.id, user_id=user.id, role="owner"))
+        session.flush()
+        account_ids = []
+        for k in range(args.accounts):
+            tokens = OAuthTokens(access_token=f"bench-token-{k}", account_id=f"did:plc:bench{k}", handle=f"bench{k}.test")
+            account = platform_accounts.connect_account(session, team_id=team.id, actor_id=user.id, platform="bluesky",
+                                                        tokens=tokens, base_url=server_url)
+            account_ids.append(account.id)
+        team_id, user_id = team.id, user.id
+    lead = args.lead_seconds if args.lead_seconds is not None else 8.0 + args.posts / 2500
+    due = utcnow() + timedelta(seconds=lead)
+    nonce = uuid.uuid4().hex[:6]
+    now = utcnow()
+    targets: list[tuple[int, str]] = []
+    chunk = 2000
+    with session_scope() as session:
+        for start in range(0, args.posts, chunk):
+            numbers = range(start, min(args.posts, start + chunk))
+            post_rows = [{
+                "team_id": team_id, "author_id": user_id, "status": "scheduled", "text": f"Bench post #{i} ({nonce})",
+                "first_comment": "", "tags": [], "timezone": "UTC", "scheduled_at": due, "version": 1,
+                "created_at": now, "updated_at": now,
+            } for i in numbers]
+            post_ids = session.execute(insert(Post).returning(Post.id, sort_by_parameter_order=True), post_rows).scalars().all()
+            target_rows = [{
+                "post_id": post_id, "team_id": team_id, "account_id": account_ids[i % len(account_ids)], "status": "pending",
+                "scheduled_at": due, "due_at": due, "attempts": 0, "needs_check": False,
+                "idempotency_key": new_idempotency_key(), "thread_post_ids": [], "last_error": "", "created_at": now, "updated_at": now,
+            } for i, post_id in zip(numbers, post_ids)]
+            rows = session.execute(insert(PostTarget).returning(PostTarget.id, PostTarget.idempotency_key,
+                                                                sort_by_parameter_order=True), target_rows).all()
+            targets += [(r[0], r[1]) for r in rows]
+    return targets, due.timestamp()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a running process (Linux), for the report."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def wait_for_heartbeats(conn, n: int, *, deadline: float) -> None:
+    while time.time() < deadline:
+        if conn.execute("SELECT count(*) FROM scheduler_heartbeats").fetchone()[0] >= n:
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"{n} scheduler process(es) did not start; see the logs")
+
+
+def count_open(conn) -> int:
+    return conn.execute("SELECT count(*) FROM post_targets WHERE status NOT IN ('published', 'failed', 'missed', 'cancelled')").fetchone()[0]
+
+
+def run(args) -> dict:
+    from sqlalchemy.engine import make_url
+
+    from alembic import command
+    from alembic.config import Config
+    from socialhub import db
+    from socialhub.integrations.platforms.bluesky import tid_for_key
+    from socialhub.launcher import ensure_database
+
+    work = Path(tempfile.mkdtemp(prefix="bench-publish-"))
+    keys = "bench:" + base64.b64encode(os.urandom(32)).decode()
+    os.environ.update(SOCIALHUB_KEYS=keys, SOCIALHUB_DATA_DIR=str(work / "data"), SOCIALHUB_DEMO_DATA="0")
+    from socialhub import config, crypto
+
+    config.get_settings.cache_clear()
+    crypto.reset_keyring_cache()
+    with ensure_database() as server_db_url:
+        server = db.libpq_url(server_db_url)
+        name = f"sh_bench_pub_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+        os.environ["DATABASE_URL"] = url
+        platform = None
+        schedulers: list[subprocess.Popen] = []
+        server_log = open(work / "platform-server.log", "w")
+        try:
+            command.upgrade(Config(str(ROOT / "alembic.ini")), "heads")
+            platform, platform_url = start_platform_server(args, server_log)
+            targets, due = setup(url, platform_url, args)
+            env = dict(os.environ, DATABASE_URL=url, SCHEDULER_HEARTBEAT_SECONDS="2")
+            with psycopg.connect(db.libpq_url(url), autocommit=True) as conn:
+                for n in range(args.schedulers):
+                    schedulers.append(start_scheduler(env, work, n))
+                    if n == 0:
+                        # The first process creates APScheduler's job table; processes starting at
+                        # the very same moment on a fresh database race to create it.
+                        wait_for_heartbeats(conn, 1, deadline=time.time() + 60)
+                wait_for_heartbeats(conn, args.schedulers, deadline=time.time() + 60)
+            killed_at = None
+            deadline = time.time() + args.timeout + max(0.0, due - time.time())
+            http = httpx.Client(timeout=10)
+            with psycopg.connect(db.libpq_url(url), autocommit=True) as conn:
+                while time.time() < deadline:
+                    if args.kill and killed_at is None and time.time() > due:
+                        records = http.get(f"{platform_url}/count").json()["records"]
+                        if records >= args.posts * args.kill_at:
+                            victim = schedulers[0]
+                            victim.send_signal(signal.SIGKILL)
+                            victim.wait()
+                            killed_at = {"after_s": round(time.time() - due, 3), "records": records, "at": time.time()}
+                            schedulers.append(start_scheduler(env, work, len(schedulers)))
+                    if time.time() > due and count_open(conn) == 0:
+                        break
+                    time.sleep(0.05 if args.kill and killed_at is None else 0.25)
+                open_targets = count_open(conn)
+                rows = conn.execute("SELECT id, status, idempotency_key, published_at, attempts FROM post_targets").fetchall()
+                attempts_total = sum(r[4] for r in rows)
+            stats = http.get(f"{platform_url}/stats").json()
+            cpu = {"schedulers": [cpu_seconds(p.pid) for p in schedulers if p.poll() is None],
+                   "platform_server": cpu_seconds(platform.pid)}
+        finally:
+            for proc in schedulers:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            for proc in schedulers:
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            if platform is not None:
+                platform.send_signal(signal.SIGTERM)
+                platform.wait(timeout=10)
+            db.reset_engines()
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    created = stats.pop("created_at")
+    published = [r for r in rows if r[1] == "published"]
+    failed = [r for r in rows if r[1] == "failed"]
+    lateness, missing = [], 0
+    for _, _, key, _, _ in published:
+        at = created.get(tid_for_key(key))
+        if at is None:
+            missing += 1
+        else:
+            lateness.append(max(0.0, at - due))
+    last = max(created.values()) if created else due
+    per_second: dict[int, int] = {}
+    for at in created.values():
+        per_second[int(at - due)] = per_second.get(int(at - due), 0) + 1
+    result = {
+        "posts": args.posts,
+        "accounts": args.accounts,
+        "schedulers": args.schedulers,
+        "kill": args.kill,
+        "fail_rate": args.fail_rate,
+        "latency_ms": args.latency_ms,
+        "published": len(published),
+        "failed": len(failed),
+        "duplicates": stats["duplicates"],
+        "lost": open_targets + missing,
+        "lateness_p50_s": _round(percentile(lateness, 50)),
+        "lateness_p95_s": _round(percentile(lateness, 95)),
+        "lateness_max_s": _round(max(lateness) if lateness else None),
+        "throughput_per_s": round(len(published) / max(0.001, last - due), 1),
+        "lateness_mean_s": _round(statistics.fmean(lateness) if lateness else None),
+        "attempts_total": attempts_total,
+        "killed": killed_at,
+        "received_per_second": [per_second.get(second, 0) for second in range(max(per_second, default=-1) + 1)],
+        "cpu_seconds": cpu,
+        "not_final_at_end": open_targets,
+        "published_but_not_received": missing,
+        "server": stats,
+        "logs": str(work),
+    }
+    return result
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, required=True)
+    parser.add_argument("--accounts", type=int, default=10)
+    parser.add_argument("--fail-rate", type=float, default=0.0)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--schedulers", type=int, default=2)
+    parser.add_argument("--kill", action="store_true", help="SIGKILL one scheduler mid-run and start a new one")
+    parser.add_argument("--kill-at", type=float, default=0.3, help="kill when this share of posts is out")
+    parser.add_argument("--lead-seconds", type=float, default=None, help="how far ahead the posts are due")
+    parser.add_argument("--timeout", type=float, default=300.0, help="give up this long after the due time")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", dest="out")
+    args = parser.parse_args(argv)
+    result = run(args)
+    text = json.dumps(result, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
