@@ -17,9 +17,15 @@ What it does:
 5. Waits until every target is final (published or failed), then reads the server's counters.
 
 JSON (also printed last): posts, published, failed, duplicates (creates the platform received
-for a post it already had), lost (targets not final at the end, or marked published but never
-received), lateness_p50_s / p95 / max (platform receive time − T, over published posts),
-throughput_per_s (published / seconds from T to the last publish), and details.
+for a post it already had, or a second record for one post), lost (targets not final at the
+end, or marked published but never received), lateness_p50_s / p95 / max (platform receive
+time − T, over published posts), throughput_per_s (published / seconds from T to the last
+publish, retries included), and details: received_per_second, when the kill happened, CPU
+seconds of the schedulers still running and of the platform server, the server's counters.
+
+Every setting comes from the environment as in production (`PUBLISH_*`, see the README);
+the bench sets none itself. The scratch database is dropped at the end; logs stay in the
+temporary folder named in the output.
 """
 
 from __future__ import annotations

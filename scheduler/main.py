@@ -28,13 +28,16 @@ SCHEMA = "scheduler"
 
 def build_scheduler() -> BlockingScheduler:
     engine = get_engine()
+    shared = SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs", tableschema=SCHEMA)
+    # Several schedulers may start at once on a fresh database: create the schema and the job
+    # table under one advisory lock, so no two processes race on CREATE (APScheduler's own
+    # "create if missing" is check-then-create and fails with a unique violation).
     with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('socialhub.scheduler.schema'))"))
         conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+        shared.jobs_t.create(conn, checkfirst=True)
     scheduler = BlockingScheduler(
-        jobstores={
-            "shared": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs", tableschema=SCHEMA),
-            "local": MemoryJobStore(),
-        },
+        jobstores={"shared": shared, "local": MemoryJobStore()},
         executors={"default": ThreadPoolExecutor(8)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         timezone="UTC",

@@ -29,13 +29,14 @@ def _seed() -> bool:
 def _rotate_keys() -> None:
     from socialhub import crypto
     from socialhub.db import session_scope
-    from socialhub.services import accounts
+    from socialhub.services import accounts, platform_accounts, publishing_connect
 
     if not os.environ.get("SOCIALHUB_KEYS"):
         kid = crypto.rotate_key_file()
         print(f"new current key: {kid}")
     with session_scope() as session:
-        count = accounts.reencrypt_provider_keys(session)
+        count = (accounts.reencrypt_provider_keys(session) + platform_accounts.reencrypt_tokens(session)
+                 + publishing_connect.reencrypt_app_secrets(session))
     print(f"re-encrypted {count} secret(s) with the current key")
 
 

@@ -602,7 +602,3 @@ def list_time_slots(session: Session, *, team_id: int, user_id: int, account_id:
     return list(session.exec(select(TimeSlot).where(TimeSlot.account_id == account.id)
                              .order_by(TimeSlot.weekday, TimeSlot.local_time)))
 
-
-def account_post_ids(session: Session, *, account_id: int) -> list[int]:
-    return list(session.exec(select(PostTarget.post_id).where(PostTarget.account_id == account_id)))
-

@@ -52,14 +52,13 @@ class PublishingSettings:
     max_held: int  # targets one process may hold claimed and not yet sent
     concurrency: int  # targets published at once by one publishing engine
     processes: int  # publishing engines per scheduler process (one per core helps: see publishing_workers)
-    platform_concurrency: dict[str, int]  # per-platform cap within `concurrency`
-    default_platform_concurrency: int
+    platform_concurrency: dict[str, int]  # per-platform caps within `concurrency`
     http_timeout_seconds: float
     token_refresh_margin_minutes: float  # refresh tokens expiring within this window
     recurrence_lookahead_hours: float  # create the next occurrence this long before its time
 
     def concurrency_for(self, platform: str) -> int:
-        return max(1, min(self.concurrency, self.platform_concurrency.get(platform, self.default_platform_concurrency)))
+        return max(1, min(self.concurrency, self.platform_concurrency.get(platform, self.concurrency)))
 
 
 def publishing_settings() -> PublishingSettings:
@@ -76,7 +75,6 @@ def publishing_settings() -> PublishingSettings:
         concurrency=max(1, _int("PUBLISH_CONCURRENCY", 8)),
         processes=max(1, _int("PUBLISH_PROCESSES", min(4, os.cpu_count() or 1))),
         platform_concurrency={"hub": 16, **_per_platform(_env("PUBLISH_PLATFORM_CONCURRENCY"))},
-        default_platform_concurrency=max(1, _int("PUBLISH_DEFAULT_PLATFORM_CONCURRENCY", 32)),
         http_timeout_seconds=_float("PUBLISH_HTTP_TIMEOUT_SECONDS", 30.0),
         token_refresh_margin_minutes=_float("TOKEN_REFRESH_MARGIN_MINUTES", 15.0),
         recurrence_lookahead_hours=_float("RECURRENCE_LOOKAHEAD_HOURS", 24.0),

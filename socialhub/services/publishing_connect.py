@@ -89,6 +89,19 @@ def _app_context(app_id: int) -> str:
     return f"platform_app:{app_id}"
 
 
+def reencrypt_app_secrets(session: Session) -> int:
+    """Re-encrypt registered apps' client secrets with the current key (`socialhub rotate-keys`).
+
+    Pending connects (PKCE verifiers) are not re-encrypted: they expire within minutes."""
+    count = 0
+    for app in session.exec(select(PlatformApp)):
+        if app.client_secret_ciphertext and crypto.needs_reencrypt(app.client_secret_ciphertext):
+            app.client_secret_ciphertext = crypto.reencrypt(app.client_secret_ciphertext, context=_app_context(app.id))
+            session.add(app)
+            count += 1
+    return count
+
+
 def mastodon_app(session: Session, *, base_url: str) -> PlatformApp:
     """SocialHub's app on this Mastodon instance, registered (POST /api/v1/apps) on first use."""
     uri = redirect_uri("mastodon")

@@ -32,7 +32,12 @@ PR_SET_PDEATHSIG = 1
 RESTART_PAUSE_SECONDS = 2.0
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when the thread that started it dies (Linux).
+
+    Called by the worker itself at start-up (not between fork and exec, which is unsafe in a
+    process with threads); `main` then checks that its parent did not die in the meantime.
+    """
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
@@ -57,8 +62,7 @@ class Supervisor:
 
     def _spawn(self) -> subprocess.Popen:
         env = dict(os.environ, SOCIALHUB_PUBLISHING_PARENT=str(os.getpid()))
-        return subprocess.Popen([sys.executable, "-m", "socialhub.services.publishing_workers"], env=env,
-                                preexec_fn=_die_with_parent)
+        return subprocess.Popen([sys.executable, "-m", "socialhub.services.publishing_workers"], env=env)
 
     def _run(self) -> None:
         self.procs = [self._spawn() for _ in range(self.count)]
@@ -107,6 +111,9 @@ def main() -> int:
     from socialhub.services import publisher
 
     parent = int(os.environ.get("SOCIALHUB_PUBLISHING_PARENT", "0") or 0)
+    _die_with_parent()
+    if parent and os.getppid() != parent:
+        return 0  # the scheduler died before we could tie ourselves to it
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
