@@ -13,15 +13,14 @@ temporary media folder it removes.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
 import tempfile
 import time
-import uuid
 
-import psycopg
+from bench.common import percentile
+
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,37 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", dest="out")
     args = parser.parse_args(argv)
 
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy.engine import make_url
+    from bench.common import report, scratch_database
+    from socialhub import config
 
-    from socialhub import config, db
-    from socialhub.config import ROOT
-    from socialhub.launcher import ensure_database
-
-    with ensure_database() as server_url:
-        pg = db.libpq_url(server_url)
-        name = f"sh_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(pg, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        os.environ["DATABASE_URL"] = make_url(pg).set(database=name).render_as_string(hide_password=False)
+    with scratch_database():
         media = tempfile.mkdtemp(prefix="sh-bench-digest-")  # title cards land here, then go
         os.environ["SOCIALHUB_DATA_DIR"] = media
         config.get_settings.cache_clear()
         try:
-            command.upgrade(Config(str(ROOT / "alembic.ini")), "heads")
             results = _run(args)
         finally:
             shutil.rmtree(media, ignore_errors=True)
-            db.reset_engines()
-            with psycopg.connect(pg, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    text = json.dumps(results, indent=2)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
-    print(text)
-    return 0
+    return report(results, args.out)
 
 
 def _run(args) -> dict:
@@ -109,7 +89,7 @@ def _run(args) -> dict:
         "stories_per_feed": args.items,
         "stories_per_digest": 8,
         "seconds_per_digest_median": round(statistics.median(ordered), 4),
-        "seconds_per_digest_p95": round(ordered[int(0.95 * (len(ordered) - 1))], 4),
+        "seconds_per_digest_p95": round(percentile(ordered, 95), 4),
         "seconds_total": round(sum(ordered), 3),
         "cpus": os.cpu_count(),
     }

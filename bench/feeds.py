@@ -20,19 +20,16 @@ first_refresh_s, second_refresh_s, not_modified, items_per_s, and more.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import random
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
-import psycopg
 
 SYLLABLES = ["ka", "lo", "mi", "ren", "tos", "va", "qui", "dra", "pel", "son", "tri", "bel", "cor", "dun", "fen",
              "gal", "hir", "jun", "lex", "mor", "nad", "pix", "rus", "sil", "tam", "ulo", "ver", "wen", "yar", "zor"]
@@ -151,13 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-db", action="store_true", help="keep the scratch database (for EXPLAIN)")
     args = parser.parse_args(argv)
 
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy.engine import make_url
-
-    from socialhub import db
-    from socialhub.config import ROOT
-    from socialhub.launcher import ensure_database
+    from bench.common import report, scratch_database
 
     context = multiprocessing.get_context("spawn")
     ports_queue = context.Queue()
@@ -166,30 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     try:
         ports = ports_queue.get(timeout=60)
-        with ensure_database() as server_url:
-            pg = db.libpq_url(server_url)
-            name = f"sh_bench_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(pg, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            os.environ["DATABASE_URL"] = make_url(pg).set(database=name).render_as_string(hide_password=False)
-            try:
-                command.upgrade(Config(str(ROOT / "alembic.ini")), "heads")
-                results = _run(args, ports)
-            finally:
-                db.reset_engines()
-                if args.keep_db:
-                    print(f"kept database {name}")
-                else:
-                    with psycopg.connect(pg, autocommit=True) as conn:
-                        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with scratch_database(keep=args.keep_db):
+            results = _run(args, ports)
     finally:
         server.kill()
-    text = json.dumps(results, indent=2)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
-    print(text)
-    return 0
+    return report(results, args.out)
 
 
 def _run(args, ports: list[int]) -> dict:

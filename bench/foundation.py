@@ -13,20 +13,19 @@ Uses DATABASE_URL, or the embedded PostgreSQL, in a scratch database it drops af
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import time
-import uuid
 
 import psycopg
 
 
 def _stats(samples: list[float]) -> dict:
+    from bench.common import percentile
+
     ordered = sorted(samples)
     return {
         "median": round(statistics.median(ordered), 3),
-        "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 3),
+        "p95": round(percentile(ordered, 95), 3),
         "n": len(ordered),
     }
 
@@ -37,34 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", dest="out")
     args = parser.parse_args(argv)
 
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy.engine import make_url
+    from bench.common import report, scratch_database
 
-    from socialhub import db
-    from socialhub.config import ROOT
-    from socialhub.launcher import ensure_database
-
-    with ensure_database() as server_url:
-        server = db.libpq_url(server_url)
-        name = f"sh_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
-        os.environ["DATABASE_URL"] = url
-        try:
-            command.upgrade(Config(str(ROOT / "alembic.ini")), "heads")
-            results = _run(url, args.rounds)
-        finally:
-            db.reset_engines()
-            with psycopg.connect(server, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    text = json.dumps(results, indent=2)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
-    print(text)
-    return 0
+    with scratch_database() as url:
+        results = _run(url, args.rounds)
+    return report(results, args.out)
 
 
 def _run(url: str, rounds: int) -> dict:

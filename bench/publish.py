@@ -47,16 +47,10 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from bench.common import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 FINAL = ("published", "failed", "missed", "cancelled")
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[index]
 
 
 def start_platform_server(args, log) -> tuple[subprocess.Popen, str]:
