@@ -10,8 +10,8 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import socialhub.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from socialhub.db import database_url, sqlalchemy_url
+import socialhub.schema  # noqa: F401  (registers every table on SQLModel.metadata)
+from socialhub.core.db import database_url, sqlalchemy_url
 
 config = context.config
 target_metadata = SQLModel.metadata

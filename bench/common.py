@@ -21,8 +21,8 @@ def scratch_database(prefix: str = "sh_bench", *, keep: bool = False) -> Iterato
     from alembic.config import Config
     from sqlalchemy.engine import make_url
 
-    from socialhub import db
-    from socialhub.config import ROOT
+    from socialhub.core import db
+    from socialhub.core.config import ROOT
     from socialhub.launcher import ensure_database
 
     with ensure_database() as server_url:

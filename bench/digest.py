@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from bench.common import report, scratch_database
-    from socialhub import config
+    from socialhub.core import config
 
     with scratch_database():
         media = tempfile.mkdtemp(prefix="sh-bench-digest-")  # title cards land here, then go
@@ -46,11 +46,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> dict:
     from bench.feeds import _Corpus
-    from socialhub.db import session_scope
-    from socialhub.models._base import utcnow
-    from socialhub.models.feeds import Digest, FeedSource
-    from socialhub.services import accounts, digests, feeds_refresh, feeds_settings
-    from socialhub.services.feeds_parse import PreparedFeed, prepare_body
+    from socialhub.core.db import session_scope
+    from socialhub.core.models import utcnow
+    from socialhub.feed.models import Digest, FeedSource
+    from socialhub.identity import users
+    from socialhub.feed import digests, refresh, settings
+    from socialhub.feed.prepare import prepare_body, PreparedFeed
 
     corpus = _Corpus(args.users, args.items, dup_rate=0.0)
     user_ids = []
@@ -60,15 +61,15 @@ def _run(args) -> dict:
         prepared = prepare_body(corpus.rss(n), "application/rss+xml", url, url, now)
         assert isinstance(prepared, PreparedFeed)
         with session_scope() as session:
-            user = accounts.sign_up(session, name=f"Reader {n}", email=f"reader{n}@example.com",
+            user = users.sign_up(session, name=f"Reader {n}", email=f"reader{n}@example.com",
                                     password="timing many digests here")
             source = FeedSource(user_id=user.id, url=url, title=f"Bench feed {n}", next_fetch_at=now)
             session.add(source)
             session.flush()
-            feeds_refresh.ingest_items(session, [(feeds_refresh.SourceRef(source.id, user.id, url), prepared.items)],
+            refresh.ingest_items(session, [(refresh.SourceRef(source.id, user.id, url), prepared.items)],
                                        now=now)
             topic = prepared.items[0].title.split()[0]
-            feeds_settings.update_settings(
+            settings.update_settings(
                 session, user_id=user.id, digest_time="07:00", max_items=8, min_score=0, topics=topic,
                 weights={"relevance": 0.4, "recency": 0.3, "reliability": 0.15, "engagement": 0.15},
                 auto_generate=True, auto_email=True, auto_post=False, email_notifications=True)

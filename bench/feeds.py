@@ -167,13 +167,14 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args, ports: list[int]) -> dict:
     from sqlalchemy import text as sql
 
-    from socialhub.db import session_scope
-    from socialhub.integrations.feeds import OpmlOutline, build_opml
-    from socialhub.services import accounts, feeds, feeds_refresh
+    from socialhub.core.db import session_scope
+    from socialhub.feed.ingest import build_opml, OpmlOutline
+    from socialhub.identity import users
+    from socialhub.feed import refresh, sources as feeds
 
     urls = [f"http://127.0.0.1:{ports[i % len(ports)]}/feed/{i}.xml" for i in range(args.feeds)]
     with session_scope() as session:
-        user = accounts.sign_up(session, name="Bench reader", email="bench@example.com",
+        user = users.sign_up(session, name="Bench reader", email="bench@example.com",
                                 password="timing many feed refreshes")
         user_id = user.id
     with session_scope() as session:
@@ -182,13 +183,13 @@ def _run(args, ports: list[int]) -> dict:
     assert report.added == args.feeds, report
 
     started = time.perf_counter()
-    first = feeds_refresh.refresh_due_sources(time_budget_s=3600, workers=args.workers)
+    first = refresh.refresh_due_sources(time_budget_s=3600, workers=args.workers)
     first_s = time.perf_counter() - started
 
     with session_scope() as session:  # make every source due again (not timed)
         session.execute(sql("UPDATE feed_sources SET next_fetch_at = now() - interval '1 second'"))
     started = time.perf_counter()
-    second = feeds_refresh.refresh_due_sources(time_budget_s=3600, workers=args.workers)
+    second = refresh.refresh_due_sources(time_budget_s=3600, workers=args.workers)
     second_s = time.perf_counter() - started
 
     timings = {}

@@ -44,10 +44,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(url: str, rounds: int) -> dict:
-    from socialhub import db
-    from socialhub.db import session_scope
-    from socialhub.services import accounts, events, notifications
-    from socialhub.services.secrets import hash_password
+    from socialhub.core import db
+    from socialhub.core.db import session_scope
+    from socialhub.identity import notifications, users
+    from socialhub.core import events
+    from socialhub.core.secrets import hash_password
 
     password = "timing many sign ins"
     hash_ms = []
@@ -57,21 +58,21 @@ def _run(url: str, rounds: int) -> dict:
         hash_ms.append((time.perf_counter() - t) * 1000)
 
     with session_scope() as s:
-        user = accounts.sign_up(s, name="Bench", email="bench@example.com", password=password)
+        user = users.sign_up(s, name="Bench", email="bench@example.com", password=password)
         user_id = user.id
     sign_in_ms, check_ms = [], []
     token = ""
     for i in range(rounds):
         t = time.perf_counter()
         with session_scope() as s:
-            u = accounts.authenticate(s, email="bench@example.com", password=password, ip="127.0.0.1")
-            ticket = accounts.create_login_ticket(s, user_id=u.id)
+            u = users.authenticate(s, email="bench@example.com", password=password, ip="127.0.0.1")
+            ticket = users.create_login_ticket(s, user_id=u.id)
         sign_in_ms.append((time.perf_counter() - t) * 1000)
         with session_scope() as s:
-            token, _ = accounts.redeem_login_ticket(s, ticket=ticket)
+            token, _ = users.redeem_login_ticket(s, ticket=ticket)
         t = time.perf_counter()
         with session_scope() as s:
-            assert accounts.user_for_token(s, token=token) is not None
+            assert users.user_for_token(s, token=token) is not None
         check_ms.append((time.perf_counter() - t) * 1000)
 
     bus_ms = []

@@ -74,13 +74,13 @@ def setup(url: str, server_url: str, args) -> tuple[list[tuple[int, str]], float
     """Accounts and posts; returns [(target id, idempotency key)] and T (epoch seconds)."""
     from sqlalchemy import insert
 
-    from socialhub.db import session_scope
-    from socialhub.integrations.platforms import OAuthTokens
-    from socialhub.models._base import utcnow
-    from socialhub.models.accounts import Team, TeamMember, User
-    from socialhub.models.publishing import Post, PostTarget
-    from socialhub.services import platform_accounts
-    from socialhub.services.publishing import new_idempotency_key
+    from socialhub.core.db import session_scope
+    from socialhub.channels.adapters import OAuthTokens
+    from socialhub.core.models import utcnow
+    from socialhub.identity.models import Team, TeamMember, User
+    from socialhub.schedule.models import Post, PostTarget
+    from socialhub.channels import accounts
+    from socialhub.schedule.posts import new_idempotency_key
 
     with session_scope() as session:
         user = User(email="bench@example.com", name="Bench", password_hash="!", timezone="UTC")
@@ -92,7 +92,7 @@ def setup(url: str, server_url: str, args) -> tuple[list[tuple[int, str]], float
         account_ids = []
         for k in range(args.accounts):
             tokens = OAuthTokens(access_token=f"bench-token-{k}", account_id=f"did:plc:bench{k}", handle=f"bench{k}.test")
-            account = platform_accounts.connect_account(session, team_id=team.id, actor_id=user.id, platform="bluesky",
+            account = accounts.connect_account(session, team_id=team.id, actor_id=user.id, platform="bluesky",
                                                         tokens=tokens, base_url=server_url)
             account_ids.append(account.id)
         team_id, user_id = team.id, user.id
@@ -148,14 +148,14 @@ def run(args) -> dict:
 
     from alembic import command
     from alembic.config import Config
-    from socialhub import db
-    from socialhub.integrations.platforms.bluesky import tid_for_key
+    from socialhub.core import db
+    from socialhub.channels.adapters.bluesky import tid_for_key
     from socialhub.launcher import ensure_database
 
     work = Path(tempfile.mkdtemp(prefix="bench-publish-"))
     keys = "bench:" + base64.b64encode(os.urandom(32)).decode()
     os.environ.update(SOCIALHUB_KEYS=keys, SOCIALHUB_DATA_DIR=str(work / "data"), SOCIALHUB_DEMO_DATA="0")
-    from socialhub import config, crypto
+    from socialhub.core import config, crypto
 
     config.get_settings.cache_clear()
     crypto.reset_keyring_cache()

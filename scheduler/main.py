@@ -18,9 +18,10 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import text
 
-from scheduler.jobs import JOBS, system
-from socialhub.config import get_settings
-from socialhub.db import get_engine
+from scheduler.jobs import JOBS
+from socialhub.core import jobs
+from socialhub.core.config import get_settings
+from socialhub.core.db import get_engine
 
 log = logging.getLogger("scheduler")
 SCHEMA = "scheduler"
@@ -73,12 +74,12 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    system.heartbeat()  # beat at once so /health is green as soon as the process is up
-    log.info("scheduler %s started", system.INSTANCE_ID)
+    jobs.heartbeat()  # beat at once so /health is green as soon as the process is up
+    log.info("scheduler %s started", jobs.INSTANCE_ID)
     try:
         scheduler.start()
     finally:
-        system.forget_instance()
+        jobs.forget_instance()
         get_engine().dispose()
         log.info("scheduler stopped")
     return 0

@@ -23,20 +23,21 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from socialhub.config import get_settings
-from socialhub.db import session_scope
-from socialhub.routes.digests import routes as digest_routes
-from socialhub.routes.oauth import routes as oauth_routes
-from socialhub.services import accounts, system
-from socialhub.services.errors import ServiceError
-from socialhub.state.auth_cookie import COOKIE_NAME, token_from_cookie_header
+from socialhub.core.config import get_settings
+from socialhub.core.db import session_scope
+from socialhub.feed.routes import routes as digest_routes
+from socialhub.channels.routes import routes as oauth_routes
+from socialhub.identity import users
+from socialhub.core import system
+from socialhub.core.errors import ServiceError
+from socialhub.identity.cookie import COOKIE_NAME, token_from_cookie_header
 
 PROTECTED_PREFIXES = ("/feed", "/remix", "/chat", "/schedule", "/analytics", "/inbox", "/settings")
 
 
 def _set_cookie(response: Response, token: str) -> None:
     response.set_cookie(
-        COOKIE_NAME, token, max_age=accounts.SESSION_DAYS * 86400, httponly=True, samesite="lax",
+        COOKIE_NAME, token, max_age=users.SESSION_DAYS * 86400, httponly=True, samesite="lax",
         secure=get_settings().secure_cookies, path="/",
     )
 
@@ -45,7 +46,7 @@ def _session_exchange(request: Request) -> Response:
     ticket = request.query_params.get("ticket", "")
     try:
         with session_scope() as session:
-            token, next_path = accounts.redeem_login_ticket(
+            token, next_path = users.redeem_login_ticket(
                 session, ticket=ticket, user_agent=request.headers.get("user-agent", ""))
     except ServiceError:
         return RedirectResponse("/signin?expired=1", status_code=303)
@@ -62,7 +63,7 @@ def _signout(request: Request) -> Response:
     token = request.cookies.get(COOKIE_NAME, "")
     if token:
         with session_scope() as session:
-            accounts.end_session(session, token=token)
+            users.end_session(session, token=token)
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
     return response
@@ -79,7 +80,7 @@ async def health(request: Request) -> Response:
 
 
 async def media(request: Request) -> Response:
-    from socialhub.integrations.storage import LocalStorage
+    from socialhub.core.storage import LocalStorage
 
     store = LocalStorage(get_settings().media_dir)
     key = request.path_params["key"]
@@ -102,7 +103,7 @@ def _is_signed_in(cookie_header: str) -> bool:
     if not token:
         return False
     with session_scope() as session:
-        return accounts.user_for_token(session, token=token) is not None
+        return users.user_for_token(session, token=token) is not None
 
 
 class ProtectPagesMiddleware:

@@ -7,48 +7,37 @@ import getpass
 import os
 import sys
 
-from socialhub.config import ROOT
+from socialhub.launcher import ensure_database, migrate, run, seed_demo_data
 
 
-def migrate() -> None:
-    """Apply every Alembic migration (idempotent)."""
-    from alembic import command
-    from alembic.config import Config
-
-    command.upgrade(Config(str(ROOT / "alembic.ini")), "heads")
 
 
-def _seed() -> bool:
-    from socialhub.db import session_scope
-    from socialhub.services import demo
-
-    with session_scope() as session:
-        return demo.seed_demo(session)
 
 
 def _rotate_keys() -> None:
-    from socialhub import crypto
-    from socialhub.db import session_scope
-    from socialhub.services import accounts, platform_accounts, publishing_connect
+    from socialhub.core import crypto
+    from socialhub.core.db import session_scope
+    from socialhub.identity import users
+    from socialhub.channels import accounts as platform_accounts, connect
 
     if not os.environ.get("SOCIALHUB_KEYS"):
         kid = crypto.rotate_key_file()
         print(f"new current key: {kid}")
     with session_scope() as session:
-        count = (accounts.reencrypt_provider_keys(session) + platform_accounts.reencrypt_tokens(session)
-                 + publishing_connect.reencrypt_app_secrets(session))
+        count = (users.reencrypt_provider_keys(session) + platform_accounts.reencrypt_tokens(session)
+                 + connect.reencrypt_app_secrets(session))
     print(f"re-encrypted {count} secret(s) with the current key")
 
 
 def _create_user(args) -> None:
-    from socialhub.db import session_scope
-    from socialhub.services import accounts
-    from socialhub.services.errors import ServiceError
+    from socialhub.core.db import session_scope
+    from socialhub.identity import users
+    from socialhub.core.errors import ServiceError
 
     password = args.password or getpass.getpass("Password: ")
     try:
         with session_scope() as session:
-            user = accounts.sign_up(session, name=args.name, email=args.email, password=password,
+            user = users.sign_up(session, name=args.name, email=args.email, password=password,
                                     timezone=args.timezone)
     except ServiceError as exc:
         raise SystemExit(f"error: {exc}")
@@ -58,9 +47,9 @@ def _create_user(args) -> None:
 def _notify(args) -> None:
     from sqlmodel import select
 
-    from socialhub.db import session_scope
-    from socialhub.models.accounts import User
-    from socialhub.services import notifications
+    from socialhub.core.db import session_scope
+    from socialhub.identity.models import User
+    from socialhub.identity import notifications
 
     with session_scope() as session:
         user = session.exec(select(User).where(User.email == args.email.lower())).first()
@@ -90,18 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "run":
-        from socialhub.launcher import run
 
         return run()
-    from socialhub.launcher import ensure_database
-
     with ensure_database():
         if args.command == "migrate":
             migrate()
             print("database is up to date")
         elif args.command == "seed":
             migrate()
-            print("demo data loaded" if _seed() else "demo data was already loaded")
+            print("demo data loaded" if seed_demo_data() else "demo data was already loaded")
         elif args.command == "scheduler":
             from scheduler.main import main as scheduler_main
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from socialhub.config import ROOT, get_settings
+from socialhub.core.config import get_settings, ROOT
 
 REFLEX_ENV = {
     "REFLEX_USE_NPM": "1",
@@ -34,7 +34,7 @@ def ensure_database() -> Iterator[str]:
     """Yield a DATABASE_URL, starting the embedded PostgreSQL when none is configured."""
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
-        from socialhub.db import start_embedded_postgres
+        from socialhub.core.db import start_embedded_postgres
 
         url = start_embedded_postgres()
         os.environ["DATABASE_URL"] = url
@@ -88,8 +88,7 @@ def stop(procs: list[subprocess.Popen], timeout: float = 15) -> None:
 
 
 def run() -> int:
-    from socialhub import crypto
-    from socialhub.cli import _seed, migrate
+    from socialhub.core import crypto
 
     settings = get_settings()
     started = time.monotonic()
@@ -97,7 +96,7 @@ def run() -> int:
         print(f"database: {'embedded PostgreSQL in ' + str(settings.data_dir / 'pg') if 'host=/' in url else 'DATABASE_URL'}")
         migrate()
         crypto.get_keyring()  # creates the key file on first run, before any child needs it
-        if settings.demo_data and _seed():
+        if settings.demo_data and seed_demo_data():
             print("loaded demo data: sign in as demo@socialhub.local / explore-socialhub-2026")
         env = child_env()
         procs = [start_scheduler(env), start_app(settings.port, env)]
@@ -124,3 +123,20 @@ def run() -> int:
             stop(procs)
         # A child that died on its own (not because we stopped it) makes the run fail.
         return 0 if stopping else 1
+
+
+def migrate() -> None:
+    """Apply every Alembic migration (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    command.upgrade(Config(str(ROOT / "alembic.ini")), "heads")
+
+
+def seed_demo_data() -> bool:
+    """Load the labelled demo data once per database; True when it was loaded now."""
+    from socialhub.core.db import session_scope
+    from socialhub import demo
+
+    with session_scope() as session:
+        return demo.seed_demo(session)

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import reflex as rx
 
-from socialhub import pages  # noqa: F401  (registers every page)
+# Importing each package's pages registers them, once.
+import socialhub.analytics.pages
+import socialhub.channels.pages
+import socialhub.chat.pages
+import socialhub.feed.pages
+import socialhub.identity.pages
+import socialhub.inbox.pages
+import socialhub.remix.pages
+import socialhub.schedule.pages
+import socialhub.ui.home  # noqa: F401
 from socialhub.api import build_api
-from socialhub.state import realtime
+from socialhub.ui import realtime
 
 THEME_COLOR = "#5b5bd6"
 

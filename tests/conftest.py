@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from socialhub import db
+from socialhub.core import db
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = f"sh_tmpl_{os.getpid()}"
@@ -110,8 +110,8 @@ def database_url(pg_server: str, template_db: str, monkeypatch, tmp_path):
 
 
 def _clear_caches() -> None:
-    from socialhub import config, crypto
-    from socialhub.integrations import storage
+    from socialhub.core import config, crypto
+    from socialhub.core import storage
 
     config.get_settings.cache_clear()
     crypto.reset_keyring_cache()

@@ -13,16 +13,17 @@ import pytest
 from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from socialhub import config
+from socialhub.core import config
 from socialhub.api import PROTECTED_PREFIXES, build_api
-from socialhub.db import session_scope
-from socialhub.integrations.storage import LocalStorage
-from socialhub.models.accounts import AuthSession, LoginTicket
-from socialhub.services import accounts, system
-from socialhub.state.auth_cookie import COOKIE_NAME
+from socialhub.core.db import session_scope
+from socialhub.core.storage import LocalStorage
+from socialhub.identity.models import AuthSession, LoginTicket
+from socialhub.identity import users
+from socialhub.core import system
+from socialhub.identity.cookie import COOKIE_NAME
 
 PASSWORD = "correct horse battery"
 REFLEX_PAGE = "the reflex app"
@@ -46,17 +47,17 @@ def client(database_url):
 @pytest.fixture
 def user(database_url):
     with session_scope() as session:
-        return accounts.sign_up(session, name="Ada", email="ada@example.com", password=PASSWORD)
+        return users.sign_up(session, name="Ada", email="ada@example.com", password=PASSWORD)
 
 
 def new_ticket(user_id: int, next_path: str = "/feed") -> str:
     with session_scope() as session:
-        return accounts.create_login_ticket(session, user_id=user_id, next_path=next_path)
+        return users.create_login_ticket(session, user_id=user_id, next_path=next_path)
 
 
 def new_session_token(user_id: int) -> str:
     with session_scope() as session:
-        return accounts.redeem_login_ticket(session, ticket=accounts.create_login_ticket(session, user_id=user_id))[0]
+        return users.redeem_login_ticket(session, ticket=users.create_login_ticket(session, user_id=user_id))[0]
 
 
 def session_cookies(response) -> list[str]:
@@ -90,10 +91,10 @@ def test_ticket_is_swapped_for_an_httponly_cookie_and_a_redirect(client, user):
     assert "httponly" in attrs
     assert attrs["samesite"].lower() == "lax"
     assert attrs["path"] == "/"
-    assert int(attrs["max-age"]) == accounts.SESSION_DAYS * 86400
+    assert int(attrs["max-age"]) == users.SESSION_DAYS * 86400
     assert "secure" not in attrs  # PUBLIC_URL is http://localhost: a Secure cookie would never come back
     with session_scope() as session:
-        assert accounts.user_for_token(session, token=token).id == user.id
+        assert users.user_for_token(session, token=token).id == user.id
         row = session.exec(select(AuthSession)).one()
         assert row.user_agent == "pytest-browser" and row.token_hash != token
     assert count(LoginTicket) == 0
@@ -155,8 +156,8 @@ def test_signout_ends_the_session_and_clears_the_cookie(client, user):
     assert value in ("", '""')
     assert attrs["max-age"] == "0" and attrs["path"] == "/"
     with session_scope() as session:
-        assert accounts.user_for_token(session, token=token) is None
-        assert accounts.user_for_token(session, token=other).id == user.id
+        assert users.user_for_token(session, token=token) is None
+        assert users.user_for_token(session, token=other).id == user.id
     assert count(AuthSession) == 1
 
 
@@ -165,7 +166,7 @@ def test_signout_by_get_is_refused_so_other_sites_cannot_sign_you_out(client, us
     response = client.get("/auth/signout", headers={"cookie": f"{COOKIE_NAME}={token}"})
     assert session_cookies(response) == []  # the cookie is not cleared …
     with session_scope() as session:  # … and the session still works
-        assert accounts.user_for_token(session, token=token).id == user.id
+        assert users.user_for_token(session, token=token).id == user.id
 
 
 def test_signout_without_cookie_still_clears_it(client, user):
@@ -230,7 +231,7 @@ def test_expired_session_cookie_is_refused(client, user):
     token = new_session_token(user.id)
     with session_scope() as session:
         row = session.exec(select(AuthSession)).one()
-        row.expires_at -= timedelta(days=accounts.SESSION_DAYS + 1)
+        row.expires_at -= timedelta(days=users.SESSION_DAYS + 1)
         session.add(row)
     assert client.get("/feed", headers={"cookie": f"{COOKIE_NAME}={token}"}).status_code == 303
 

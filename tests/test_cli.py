@@ -8,11 +8,11 @@ import sys
 
 from sqlmodel import select
 
-from socialhub import crypto
-from socialhub.config import ROOT
-from socialhub.models.accounts import ProviderKey, User
-from socialhub.models.notifications import Notification
-from socialhub.services import accounts
+from socialhub.core import crypto
+from socialhub.core.config import ROOT
+from socialhub.identity.models import ProviderKey, User
+from socialhub.identity.models import Notification
+from socialhub.identity import users
 
 
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -29,7 +29,7 @@ def test_migrate_is_idempotent(database_url):
 def test_create_user_then_sign_in_with_it(database_url, session):
     result = cli("create-user", "--email", "Cli@Example.com", "--name", "Cli User", "--password", "a long cli phrase")
     assert result.returncode == 0, result.stderr
-    user = accounts.authenticate(session, email="cli@example.com", password="a long cli phrase", ip="t")
+    user = users.authenticate(session, email="cli@example.com", password="a long cli phrase", ip="t")
     assert user.name == "Cli User"
     weak = cli("create-user", "--email", "weak@example.com", "--name", "Weak", "--password", "123")
     assert weak.returncode != 0 and "at least 10 characters" in weak.stderr
@@ -37,7 +37,7 @@ def test_create_user_then_sign_in_with_it(database_url, session):
 
 
 def test_notify_reaches_the_user_and_refuses_unknown_email(database_url, session):
-    accounts.sign_up(session, name="Ada", email="ada@example.com", password="correct horse battery")
+    users.sign_up(session, name="Ada", email="ada@example.com", password="correct horse battery")
     session.commit()
     assert cli("notify", "--email", "ada@example.com", "--title", "Hello from the CLI").returncode == 0
     assert session.exec(select(Notification.title)).all() == ["Hello from the CLI"]
@@ -46,8 +46,8 @@ def test_notify_reaches_the_user_and_refuses_unknown_email(database_url, session
 
 
 def test_rotate_keys_reencrypts_stored_secrets_and_old_keys_still_work(database_url, session):
-    user = accounts.sign_up(session, name="Ada", email="ada@example.com", password="correct horse battery")
-    accounts.set_provider_key(session, user_id=user.id, provider="openai", key="sk-rotate-me-12345")
+    user = users.sign_up(session, name="Ada", email="ada@example.com", password="correct horse battery")
+    users.set_provider_key(session, user_id=user.id, provider="openai", key="sk-rotate-me-12345")
     session.commit()
     old = session.exec(select(ProviderKey)).one().ciphertext
     old_kid = crypto.token_kid(old)
@@ -60,6 +60,6 @@ def test_rotate_keys_reencrypts_stored_secrets_and_old_keys_still_work(database_
     session.expire_all()
     new = session.exec(select(ProviderKey)).one().ciphertext
     assert crypto.token_kid(new) != old_kid
-    assert accounts.get_provider_key(session, user_id=user.id, provider="openai") == "sk-rotate-me-12345"
+    assert users.get_provider_key(session, user_id=user.id, provider="openai") == "sk-rotate-me-12345"
     # The old key is kept, so a backup taken before the rotation still decrypts.
     assert crypto.decrypt(old, context=f"provider_key:{user.id}:openai") == "sk-rotate-me-12345"

@@ -7,17 +7,17 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from socialhub.models.accounts import Invite, ProviderKey, Team, TeamMember, User
-from socialhub.models.mail import Email
-from socialhub.models.notifications import Notification
-from socialhub.services import accounts, notifications, teams
-from socialhub.services.errors import NotFound, PermissionDenied, ServiceError, ValidationError
+from socialhub.identity.models import Invite, ProviderKey, Team, TeamMember, User
+from socialhub.core.models import Email
+from socialhub.identity.models import Notification
+from socialhub.identity import notifications, teams, users
+from socialhub.core.errors import NotFound, PermissionDenied, ServiceError, ValidationError
 
 PASSWORD = "correct horse battery"
 
 
 def make_user(session, name: str, email: str | None = None) -> User:
-    user = accounts.sign_up(session, name=name, email=email or f"{name.lower()}@example.com", password=PASSWORD)
+    user = users.sign_up(session, name=name, email=email or f"{name.lower()}@example.com", password=PASSWORD)
     session.commit()
     return user
 
@@ -49,7 +49,7 @@ def two_users(session):
     session.commit()
     invite, link = teams.invite_member(session, team_id=bob_team, actor_id=bob.id, email="dan@example.com",
                                        role="viewer")
-    accounts.set_provider_key(session, user_id=bob.id, provider="openai", key="sk-bob-secret-123456")
+    users.set_provider_key(session, user_id=bob.id, provider="openai", key="sk-bob-secret-123456")
     notifications.notify(session, user_id=bob.id, title="For Bob only")
     session.commit()
     return ada, bob, carol, bob_team, invite, link
@@ -120,14 +120,14 @@ def test_invite_for_someone_else_cannot_be_accepted(session, two_users):
 def test_provider_keys_are_per_user(session, two_users):
     ada, bob, *_ = two_users
     before = snapshot(session)
-    assert accounts.list_provider_keys(session, user_id=ada.id) == []
-    assert accounts.get_provider_key(session, user_id=ada.id, provider="openai") is None
-    accounts.delete_provider_key(session, user_id=ada.id, provider="openai")
-    accounts.set_provider_key(session, user_id=ada.id, provider="anthropic", key="sk-ada-key-0000")
+    assert users.list_provider_keys(session, user_id=ada.id) == []
+    assert users.get_provider_key(session, user_id=ada.id, provider="openai") is None
+    users.delete_provider_key(session, user_id=ada.id, provider="openai")
+    users.set_provider_key(session, user_id=ada.id, provider="anthropic", key="sk-ada-key-0000")
     session.commit()
     after = snapshot(session)
     assert [k for k in after["keys"] if k[0] == bob.id] == before["keys"]
-    assert accounts.get_provider_key(session, user_id=bob.id, provider="openai") == "sk-bob-secret-123456"
+    assert users.get_provider_key(session, user_id=bob.id, provider="openai") == "sk-bob-secret-123456"
 
 
 def test_notifications_are_per_user(session, two_users):
@@ -139,20 +139,18 @@ def test_notifications_are_per_user(session, two_users):
 
 
 def test_outbox_lists_only_mail_sent_by_or_to_the_user(session, two_users):
-    from socialhub.services import mail
-
     ada, bob, *_ = two_users
-    assert mail.list_outbox(session, user_id=ada.id) == []
-    assert [e.to_address for e in mail.list_outbox(session, user_id=bob.id)] == ["dan@example.com"]
+    assert users.list_outbox(session, user_id=ada.id) == []
+    assert [e.to_address for e in users.list_outbox(session, user_id=bob.id)] == ["dan@example.com"]
 
 
 def test_session_token_of_one_user_never_resolves_to_another(session, two_users):
     ada, bob, *_ = two_users
-    token, _ = accounts.redeem_login_ticket(session, ticket=accounts.create_login_ticket(session, user_id=ada.id))
+    token, _ = users.redeem_login_ticket(session, ticket=users.create_login_ticket(session, user_id=ada.id))
     session.commit()
-    assert accounts.user_for_token(session, token=token).id == ada.id
-    assert accounts.user_for_token(session, token=token + "x") is None
-    assert accounts.user_for_token(session, token="") is None
+    assert users.user_for_token(session, token=token).id == ada.id
+    assert users.user_for_token(session, token=token + "x") is None
+    assert users.user_for_token(session, token="") is None
 
 
 # ---- hostile input ----------------------------------------------------------------------------
@@ -170,7 +168,7 @@ UNICODE = [
 
 @pytest.mark.parametrize("name", [SCRIPT, SQL, *UNICODE])
 def test_names_are_stored_verbatim_and_inert(session, name):
-    user = accounts.sign_up(session, name=name, email="ada@example.com", password=PASSWORD)
+    user = users.sign_up(session, name=name, email="ada@example.com", password=PASSWORD)
     session.commit()
     teams.rename_team(session, team_id=team_of(session, user), actor_id=user.id, name=name)
     session.commit()
@@ -178,12 +176,12 @@ def test_names_are_stored_verbatim_and_inert(session, name):
     assert session.get(User, user.id).name == name
     assert session.get(Team, team_of(session, user)).name == name
     assert session.execute(text("SELECT count(*) FROM users")).scalar_one() == 1  # the table is still there
-    updated = accounts.update_profile(session, user_id=user.id, name=name, timezone="UTC", theme="dark")
+    updated = users.update_profile(session, user_id=user.id, name=name, timezone="UTC", theme="dark")
     assert updated.name == name
 
 
 def test_hostile_text_in_invites_and_notifications_is_stored_as_text(session):
-    ada = accounts.sign_up(session, name=SCRIPT, email="ada@example.com", password=PASSWORD)
+    ada = users.sign_up(session, name=SCRIPT, email="ada@example.com", password=PASSWORD)
     session.commit()
     teams.rename_team(session, team_id=team_of(session, ada), actor_id=ada.id, name=SQL)
     _, link = teams.invite_member(session, team_id=team_of(session, ada), actor_id=ada.id,
@@ -200,27 +198,27 @@ def test_hostile_text_in_invites_and_notifications_is_stored_as_text(session):
                                    "ada@exa mple.com", "ada@example.com\nBcc: eve@example.com"])
 def test_hostile_emails_are_refused(session, email):
     with pytest.raises(ValidationError, match="valid e-mail"):
-        accounts.sign_up(session, name="Ada", email=email, password=PASSWORD)
+        users.sign_up(session, name="Ada", email=email, password=PASSWORD)
 
 
 def test_megabyte_inputs_get_a_clear_message(session):
     big = "x" * (1024 * 1024)
     with pytest.raises(ValidationError, match="at most 100"):
-        accounts.sign_up(session, name=big, email="ada@example.com", password=PASSWORD)
+        users.sign_up(session, name=big, email="ada@example.com", password=PASSWORD)
     with pytest.raises(ValidationError, match="valid e-mail"):
-        accounts.sign_up(session, name="Ada", email=big + "@example.com", password=PASSWORD)
+        users.sign_up(session, name="Ada", email=big + "@example.com", password=PASSWORD)
     with pytest.raises(ValidationError, match="at most 200"):
-        accounts.sign_up(session, name="Ada", email="ada@example.com", password=big)
+        users.sign_up(session, name="Ada", email="ada@example.com", password=big)
     ada = make_user(session, "Ada")
     mine = team_of(session, ada)
     with pytest.raises(ValidationError, match="1 to 100"):
         teams.rename_team(session, team_id=mine, actor_id=ada.id, name=big)
     with pytest.raises(ValidationError, match="at most 100"):
-        accounts.update_profile(session, user_id=ada.id, name=big, timezone="UTC", theme="system")
+        users.update_profile(session, user_id=ada.id, name=big, timezone="UTC", theme="system")
     with pytest.raises(ValidationError, match="API key"):
-        accounts.set_provider_key(session, user_id=ada.id, provider="openai", key=big)
+        users.set_provider_key(session, user_id=ada.id, provider="openai", key=big)
     with pytest.raises(ValidationError):
-        accounts.authenticate(session, email=big, password=big, ip="1.2.3.4")
+        users.authenticate(session, email=big, password=big, ip="1.2.3.4")
     with pytest.raises(ValidationError):
         teams.invite_member(session, team_id=mine, actor_id=ada.id, email=big, role="viewer")
     session.rollback()
@@ -234,7 +232,7 @@ def test_megabyte_inputs_get_a_clear_message(session):
 def test_name_limit_counts_characters_not_bytes(session):
     name = "👩‍👩‍👧" * 20  # 100 code points, 440 bytes in UTF-8
     assert len(name) == 100
-    user = accounts.sign_up(session, name=name, email="ada@example.com", password=PASSWORD)
+    user = users.sign_up(session, name=name, email="ada@example.com", password=PASSWORD)
     session.commit()
     session.expire_all()
     assert session.get(User, user.id).name == name
@@ -247,24 +245,24 @@ def test_nul_bytes_give_a_clear_validation_error_not_a_database_crash(session):
     ada = make_user(session, "Ada")
     mine = team_of(session, ada)
     calls = {
-        "sign_up name": lambda: accounts.sign_up(session, name=f"Ev{NUL}e", email="eve@example.com",
+        "sign_up name": lambda: users.sign_up(session, name=f"Ev{NUL}e", email="eve@example.com",
                                                  password=PASSWORD),
-        "sign_up email": lambda: accounts.sign_up(session, name="Eve", email=f"ev{NUL}e@example.com",
+        "sign_up email": lambda: users.sign_up(session, name="Eve", email=f"ev{NUL}e@example.com",
                                                   password=PASSWORD),
-        "sign in email": lambda: accounts.authenticate(session, email=f"ada{NUL}@example.com", password=PASSWORD,
+        "sign in email": lambda: users.authenticate(session, email=f"ada{NUL}@example.com", password=PASSWORD,
                                                        ip="1.2.3.4"),
-        "profile name": lambda: accounts.update_profile(session, user_id=ada.id, name=f"A{NUL}da",
+        "profile name": lambda: users.update_profile(session, user_id=ada.id, name=f"A{NUL}da",
                                                         timezone="UTC", theme="system"),
-        "profile timezone": lambda: accounts.update_profile(session, user_id=ada.id, name="Ada",
+        "profile timezone": lambda: users.update_profile(session, user_id=ada.id, name="Ada",
                                                             timezone=f"UTC{NUL}", theme="system"),
         "team name": lambda: teams.rename_team(session, team_id=mine, actor_id=ada.id, name=f"Te{NUL}am"),
         "invite email": lambda: teams.invite_member(session, team_id=mine, actor_id=ada.id,
                                                     email=f"bob{NUL}@example.com", role="viewer"),
         "invite role": lambda: teams.invite_member(session, team_id=mine, actor_id=ada.id,
                                                    email="bob@example.com", role=f"viewer{NUL}"),
-        "api key": lambda: accounts.set_provider_key(session, user_id=ada.id, provider="openai",
+        "api key": lambda: users.set_provider_key(session, user_id=ada.id, provider="openai",
                                                      key=f"sk-abcdefgh12{NUL}4"),
-        "api provider": lambda: accounts.set_provider_key(session, user_id=ada.id, provider=f"openai{NUL}",
+        "api provider": lambda: users.set_provider_key(session, user_id=ada.id, provider=f"openai{NUL}",
                                                           key="sk-abcdefgh1234"),
     }
     for label, call in calls.items():
@@ -282,17 +280,17 @@ def test_nul_bytes_give_a_clear_validation_error_not_a_database_crash(session):
 
 def test_nul_bytes_in_lookups_find_nothing_instead_of_crashing(session):
     ada = make_user(session, "Ada")
-    accounts.set_provider_key(session, user_id=ada.id, provider="openai", key="sk-abcdefgh1234")
+    users.set_provider_key(session, user_id=ada.id, provider="openai", key="sk-abcdefgh1234")
     session.commit()
-    assert accounts.safe_next_path(f"/feed{NUL}") == "/feed"
-    ticket = accounts.create_login_ticket(session, user_id=ada.id, next_path=f"/settings{NUL}x")
-    assert accounts.redeem_login_ticket(session, ticket=ticket)[1] == "/feed"
-    assert accounts.user_for_token(session, token=f"tok{NUL}") is None
+    assert users.safe_next_path(f"/feed{NUL}") == "/feed"
+    ticket = users.create_login_ticket(session, user_id=ada.id, next_path=f"/settings{NUL}x")
+    assert users.redeem_login_ticket(session, ticket=ticket)[1] == "/feed"
+    assert users.user_for_token(session, token=f"tok{NUL}") is None
     with pytest.raises(ServiceError):
         teams.find_invite(session, token=f"tok{NUL}")
     with pytest.raises(ServiceError):
-        accounts.redeem_login_ticket(session, ticket=f"tick{NUL}")
-    assert accounts.get_provider_key(session, user_id=ada.id, provider=f"openai{NUL}") is None
-    accounts.delete_provider_key(session, user_id=ada.id, provider=f"openai{NUL}")
+        users.redeem_login_ticket(session, ticket=f"tick{NUL}")
+    assert users.get_provider_key(session, user_id=ada.id, provider=f"openai{NUL}") is None
+    users.delete_provider_key(session, user_id=ada.id, provider=f"openai{NUL}")
     session.commit()
-    assert [k.provider for k in accounts.list_provider_keys(session, user_id=ada.id)] == ["openai"]
+    assert [k.provider for k in users.list_provider_keys(session, user_id=ada.id)] == ["openai"]

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from socialhub.config import ROOT
+from socialhub.core.config import ROOT
 
 
 def test_bench_smoke_kill_mid_run_loses_and_doubles_nothing(pg_server, tmp_path):

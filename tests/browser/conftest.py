@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from socialhub.config import ROOT
+from socialhub.core.config import ROOT
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"

@@ -10,7 +10,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from socialhub.config import ROOT
+from socialhub.core.config import ROOT
 
 PAGES = [("Feed", "/feed"), ("Remix", "/remix"), ("Chat", "/chat"), ("Schedule", "/schedule"),
          ("Analytics", "/analytics"), ("Inbox", "/inbox"), ("Settings", "/settings")]

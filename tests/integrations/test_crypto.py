@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import socialhub
-from socialhub import config, crypto
-from socialhub.crypto import DecryptionError, KeyConfigError, UnknownKeyError
+from socialhub.core import config, crypto
+from socialhub.core.crypto import DecryptionError, KeyConfigError, UnknownKeyError
 
 
 def _key() -> str:
@@ -194,7 +194,7 @@ def test_key_rotated_by_another_process_is_picked_up_on_decrypt(data_dir):
     repo_root = Path(socialhub.__file__).resolve().parent.parent
     other = subprocess.run(
         [sys.executable, "-c",
-         "from socialhub import crypto; crypto.rotate_key_file();"
+         "from socialhub.core import crypto; crypto.rotate_key_file();"
          "print(crypto.encrypt('from elsewhere', context='c'))"],
         env={**os.environ, "PYTHONPATH": str(repo_root)},
         capture_output=True, text=True, check=True, timeout=60,

@@ -10,9 +10,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from socialhub import config
-from socialhub.integrations import mail
-from socialhub.integrations.mail import MailError, OutgoingEmail
+from socialhub.core import config
+from socialhub.core import mail
+from socialhub.core.mail import MailError, OutgoingEmail
 
 SENDER = "SocialHub <no-reply@socialhub.test>"
 

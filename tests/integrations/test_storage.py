@@ -12,9 +12,9 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
-from socialhub import config
-from socialhub.integrations import storage
-from socialhub.integrations.storage import LocalStorage, S3Storage
+from socialhub.core import config
+from socialhub.core import storage
+from socialhub.core.storage import LocalStorage, S3Storage
 
 ESCAPING_KEYS = [
     "",

@@ -13,12 +13,12 @@ from sqlalchemy import text, update
 from sqlmodel import select
 
 from scheduler.jobs import JOBS
-from scheduler.jobs import feeds as feed_jobs
-from socialhub.config import ROOT
-from socialhub.db import session_scope
-from socialhub.models._base import utcnow
-from socialhub.models.feeds import Digest, FeedSettings, FeedSource
-from socialhub.services import feeds, feeds_refresh
+from socialhub.feed import jobs as feed_jobs
+from socialhub.core.config import ROOT
+from socialhub.core.db import session_scope
+from socialhub.core.models import utcnow
+from socialhub.feed.models import Digest, FeedSettings, FeedSource
+from socialhub.feed import refresh, sources as feeds
 from tests.services.test_feeds_support import ada, feed_server, rss  # noqa: F401
 
 SOURCES = 24
@@ -39,12 +39,12 @@ def follow_many(user_id: int, server, *, delay: float = 0.0) -> list[str]:
 
 def test_two_refreshers_running_at_once_never_fetch_the_same_source_twice(ada, feed_server):
     paths = follow_many(ada.id, feed_server, delay=0.05)
-    reports: list[feeds_refresh.RefreshReport] = []
+    reports: list[refresh.RefreshReport] = []
     start = threading.Barrier(2)
 
     def refresher():
         start.wait()
-        reports.append(feeds_refresh.refresh_due_sources(batch=5, time_budget_s=30, workers=0))
+        reports.append(refresh.refresh_due_sources(batch=5, time_budget_s=30, workers=0))
 
     threads = [threading.Thread(target=refresher) for _ in range(2)]
     for thread in threads:
@@ -62,18 +62,18 @@ def test_two_refreshers_running_at_once_never_fetch_the_same_source_twice(ada, f
 def test_a_claimed_source_is_left_alone_until_its_claim_expires(ada, feed_server):
     follow_many(ada.id, feed_server)
     with session_scope() as session:
-        first = feeds_refresh.claim_sources(session, limit=SOURCES)
+        first = refresh.claim_sources(session, limit=SOURCES)
     with session_scope() as session:
-        assert feeds_refresh.claim_sources(session, limit=SOURCES) == []
-        later = utcnow() + feeds_refresh.CLAIM_LEASE + timedelta(seconds=1)
-        assert len(feeds_refresh.claim_sources(session, limit=SOURCES, now=later)) == len(first) == SOURCES
+        assert refresh.claim_sources(session, limit=SOURCES) == []
+        later = utcnow() + refresh.CLAIM_LEASE + timedelta(seconds=1)
+        assert len(refresh.claim_sources(session, limit=SOURCES, now=later)) == len(first) == SOURCES
 
 
 def test_the_feed_jobs_are_shared_jobs_that_run_every_minute():
     for name in ("refresh_feeds", "build_digests"):
         func, trigger, store = JOBS[name]
         assert store == "shared" and trigger["trigger"] == "interval" and trigger["minutes"] == 1
-        assert func.__module__ == "scheduler.jobs.feeds"
+        assert func.__module__ == "socialhub.feed.jobs"
 
 
 def test_the_jobs_fetch_due_sources_and_build_due_digests(ada, feed_server):

@@ -13,13 +13,15 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from socialhub.config import ROOT
-from socialhub.db import get_engine, session_scope
-from socialhub.integrations.platforms import OAuthTokens
-from socialhub.models._base import utcnow
-from socialhub.models.publishing import Post, PostTarget, PublishAttempt
-from socialhub.models.social import SocialPost
-from socialhub.services import platform_accounts, publishing, scheduling
+from socialhub.core.config import ROOT
+from socialhub.core.db import get_engine, session_scope
+from socialhub.channels.adapters import OAuthTokens
+from socialhub.core.models import utcnow
+from socialhub.schedule.models import Post, PostTarget, PublishAttempt
+from socialhub.schedule.hub.models import SocialPost
+from socialhub.channels import accounts as platform_accounts
+from socialhub.schedule.hub import timeline
+from socialhub.schedule import posts as publishing, timing
 from tests.scheduler.test_scheduler_process import heartbeats, wait_until
 from tests.services.test_publishing_fixtures import make_crew
 
@@ -60,7 +62,7 @@ def open_targets() -> int:
 
 def test_posts_go_out_within_a_second_or_two_of_their_time_and_never_early(database_url, session):
     crew = make_crew(session)
-    hub = platform_accounts.connect_hub_account(session, team_id=crew.team.id, actor_id=crew.owner.id)
+    hub = timeline.connect_hub_account(session, team_id=crew.team.id, actor_id=crew.owner.id)
     session.commit()
     procs = start_all(database_url, 1)
     try:
@@ -68,7 +70,7 @@ def test_posts_go_out_within_a_second_or_two_of_their_time_and_never_early(datab
         for delay in (2.0, 3.3, 4.7):
             post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text=f"at +{delay}",
                                           account_ids=[hub.id])
-            scheduling.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
+            timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
                                      when=utcnow() + timedelta(seconds=delay))
             posts.append(post)
         session.commit()
@@ -85,7 +87,7 @@ def test_posts_go_out_within_a_second_or_two_of_their_time_and_never_early(datab
 
 def test_two_schedulers_publish_every_post_exactly_once(database_url, session):
     crew = make_crew(session)
-    hub = platform_accounts.connect_hub_account(session, team_id=crew.team.id, actor_id=crew.owner.id)
+    hub = timeline.connect_hub_account(session, team_id=crew.team.id, actor_id=crew.owner.id)
     session.commit()
     procs = start_all(database_url, 2, PUBLISH_BATCH_SIZE="2", PUBLISH_MAX_HELD="4", PUBLISH_CONCURRENCY="2")
     try:
@@ -93,7 +95,7 @@ def test_two_schedulers_publish_every_post_exactly_once(database_url, session):
         for i in range(60):
             post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text=f"post {i}",
                                           account_ids=[hub.id])
-            scheduling.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=due)
+            timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=due)
         session.commit()
         assert wait_until(lambda: open_targets() == 0, timeout=60)
     finally:
@@ -124,7 +126,7 @@ def test_a_scheduler_killed_mid_run_loses_and_doubles_nothing(database_url, sess
         for i in range(80):
             post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text=f"Bench post #{i}",
                                           account_ids=[accounts[i % 2].id])
-            scheduling.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=due)
+            timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=due)
         session.commit()
         http = httpx.Client()
         assert wait_until(lambda: http.get(f"{url}/count").json()["records"] >= 20, timeout=30)

@@ -11,10 +11,10 @@ import time
 from sqlalchemy import text
 from sqlmodel import select
 
-from socialhub.config import ROOT
-from socialhub.db import session_scope
-from socialhub.models.system import SchedulerHeartbeat
-from socialhub.services import system
+from socialhub.core.config import ROOT
+from socialhub.core.db import session_scope
+from socialhub.core.models import SchedulerHeartbeat
+from socialhub.core import system
 
 
 def start_scheduler(database_url: str) -> subprocess.Popen:
@@ -67,7 +67,7 @@ def test_alembic_autogenerate_ignores_the_scheduler_schema_and_models_match(data
     try:
         from sqlmodel import Session
 
-        from socialhub.db import get_engine
+        from socialhub.core.db import get_engine
 
         with Session(get_engine()) as s:
             assert wait_until(lambda: len(heartbeats(s)) == 1)

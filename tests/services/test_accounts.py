@@ -7,15 +7,15 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from socialhub.models.accounts import AuthSession, LoginTicket, ProviderKey, Team, TeamMember, User
-from socialhub.services import accounts
-from socialhub.services.errors import RateLimited, ValidationError
+from socialhub.identity.models import AuthSession, LoginTicket, ProviderKey, Team, TeamMember, User
+from socialhub.identity import users
+from socialhub.core.errors import RateLimited, ValidationError
 
 PASSWORD = "correct horse battery"
 
 
 def make_user(session, email="ada@example.com", name="Ada", password=PASSWORD):
-    user = accounts.sign_up(session, name=name, email=email, password=password, timezone="Europe/Berlin")
+    user = users.sign_up(session, name=name, email=email, password=password, timezone="Europe/Berlin")
     session.commit()
     return user
 
@@ -44,144 +44,144 @@ def test_sign_up_creates_personal_team_owned_by_user(session):
 )
 def test_sign_up_rejects_bad_input_with_clear_message(session, email, password, message):
     with pytest.raises(ValidationError, match=message):
-        accounts.sign_up(session, name="Ada", email=email, password=password)
+        users.sign_up(session, name="Ada", email=email, password=password)
 
 
 def test_sign_up_refuses_taken_email_case_insensitively(session):
     make_user(session)
     with pytest.raises(ValidationError, match="already exists"):
-        accounts.sign_up(session, name="Other", email="ADA@Example.com", password=PASSWORD)
+        users.sign_up(session, name="Other", email="ADA@Example.com", password=PASSWORD)
 
 
 def test_unknown_timezone_falls_back_to_utc(session):
-    user = accounts.sign_up(session, name="Ada", email="ada@example.com", password=PASSWORD, timezone="Mars/Olympus")
+    user = users.sign_up(session, name="Ada", email="ada@example.com", password=PASSWORD, timezone="Mars/Olympus")
     assert user.timezone == "UTC"
 
 
 def test_authenticate_distinguishes_wrong_password_and_unknown_email(session):
     make_user(session)
-    assert accounts.authenticate(session, email=" ADA@example.com ", password=PASSWORD, ip="1.1.1.1").name == "Ada"
+    assert users.authenticate(session, email=" ADA@example.com ", password=PASSWORD, ip="1.1.1.1").name == "Ada"
     with pytest.raises(ValidationError, match="Wrong password"):
-        accounts.authenticate(session, email="ada@example.com", password="nope", ip="1.1.1.1")
+        users.authenticate(session, email="ada@example.com", password="nope", ip="1.1.1.1")
     with pytest.raises(ValidationError, match="No account"):
-        accounts.authenticate(session, email="bob@example.com", password=PASSWORD, ip="1.1.1.1")
+        users.authenticate(session, email="bob@example.com", password=PASSWORD, ip="1.1.1.1")
 
 
 def test_sign_in_is_rate_limited_per_email_even_with_right_password(session):
     make_user(session)
-    for _ in range(accounts.MAX_FAILURES_PER_EMAIL):
+    for _ in range(users.MAX_FAILURES_PER_EMAIL):
         with pytest.raises(ValidationError):
-            accounts.authenticate(session, email="ada@example.com", password="wrong", ip="10.0.0.1")
+            users.authenticate(session, email="ada@example.com", password="wrong", ip="10.0.0.1")
         session.commit()
     with pytest.raises(RateLimited):
-        accounts.authenticate(session, email="ada@example.com", password=PASSWORD, ip="10.0.0.2")
+        users.authenticate(session, email="ada@example.com", password=PASSWORD, ip="10.0.0.2")
 
 
 def test_sign_in_is_rate_limited_per_ip_across_emails(session):
     make_user(session)
-    for i in range(accounts.MAX_FAILURES_PER_IP):
+    for i in range(users.MAX_FAILURES_PER_IP):
         with pytest.raises(ValidationError):
-            accounts.authenticate(session, email=f"x{i}@example.com", password="wrong", ip="10.9.9.9")
+            users.authenticate(session, email=f"x{i}@example.com", password="wrong", ip="10.9.9.9")
         session.commit()
     with pytest.raises(RateLimited):
-        accounts.authenticate(session, email="ada@example.com", password=PASSWORD, ip="10.9.9.9")
+        users.authenticate(session, email="ada@example.com", password=PASSWORD, ip="10.9.9.9")
     # Another address is not affected.
-    assert accounts.authenticate(session, email="ada@example.com", password=PASSWORD, ip="10.1.1.1")
+    assert users.authenticate(session, email="ada@example.com", password=PASSWORD, ip="10.1.1.1")
 
 
 def test_login_ticket_is_single_use_and_yields_a_session(session):
     user = make_user(session)
-    ticket = accounts.create_login_ticket(session, user_id=user.id, next_path="/settings")
-    token, next_path = accounts.redeem_login_ticket(session, ticket=ticket)
+    ticket = users.create_login_ticket(session, user_id=user.id, next_path="/settings")
+    token, next_path = users.redeem_login_ticket(session, ticket=ticket)
     session.commit()
     assert next_path == "/settings"
-    assert accounts.user_for_token(session, token=token).id == user.id
+    assert users.user_for_token(session, token=token).id == user.id
     stored = session.exec(select(AuthSession)).one()
     assert stored.token_hash != token  # only the hash is stored
     with pytest.raises(ValidationError, match="expired"):
-        accounts.redeem_login_ticket(session, ticket=ticket)
+        users.redeem_login_ticket(session, ticket=ticket)
 
 
 def test_expired_ticket_and_session_are_refused(session):
     user = make_user(session)
-    ticket = accounts.create_login_ticket(session, user_id=user.id)
+    ticket = users.create_login_ticket(session, user_id=user.id)
     row = session.exec(select(LoginTicket)).one()
     row.expires_at -= timedelta(minutes=5)
     session.commit()
     with pytest.raises(ValidationError):
-        accounts.redeem_login_ticket(session, ticket=ticket)
-    ticket = accounts.create_login_ticket(session, user_id=user.id)
-    token, _ = accounts.redeem_login_ticket(session, ticket=ticket)
+        users.redeem_login_ticket(session, ticket=ticket)
+    ticket = users.create_login_ticket(session, user_id=user.id)
+    token, _ = users.redeem_login_ticket(session, ticket=ticket)
     auth = session.exec(select(AuthSession)).one()
-    auth.expires_at -= timedelta(days=accounts.SESSION_DAYS + 1)
+    auth.expires_at -= timedelta(days=users.SESSION_DAYS + 1)
     session.commit()
-    assert accounts.user_for_token(session, token=token) is None
+    assert users.user_for_token(session, token=token) is None
 
 
 @pytest.mark.parametrize("path", ["//evil.example/x", "https://evil.example", "javascript:alert(1)", "/\\evil", ""])
 def test_next_path_never_leaves_the_site(path):
-    assert accounts.safe_next_path(path) == "/feed"
+    assert users.safe_next_path(path) == "/feed"
 
 
 def test_change_password_keeps_this_session_and_ends_others(session):
     user = make_user(session)
-    tokens = [accounts.redeem_login_ticket(session, ticket=accounts.create_login_ticket(session, user_id=user.id))[0]
+    tokens = [users.redeem_login_ticket(session, ticket=users.create_login_ticket(session, user_id=user.id))[0]
               for _ in range(2)]
     session.commit()
     with pytest.raises(ValidationError, match="current password"):
-        accounts.change_password(session, user_id=user.id, current="bad", new="another good phrase", keep_token=tokens[0])
-    accounts.change_password(session, user_id=user.id, current=PASSWORD, new="another good phrase", keep_token=tokens[0])
+        users.change_password(session, user_id=user.id, current="bad", new="another good phrase", keep_token=tokens[0])
+    users.change_password(session, user_id=user.id, current=PASSWORD, new="another good phrase", keep_token=tokens[0])
     session.commit()
-    assert accounts.user_for_token(session, token=tokens[0]) is not None
-    assert accounts.user_for_token(session, token=tokens[1]) is None
-    assert accounts.authenticate(session, email="ada@example.com", password="another good phrase", ip="x")
+    assert users.user_for_token(session, token=tokens[0]) is not None
+    assert users.user_for_token(session, token=tokens[1]) is None
+    assert users.authenticate(session, email="ada@example.com", password="another good phrase", ip="x")
 
 
 def test_update_profile_validates_timezone_and_theme(session):
     user = make_user(session)
     with pytest.raises(ValidationError, match="time zone"):
-        accounts.update_profile(session, user_id=user.id, name="Ada", timezone="Nowhere/Land", theme="dark")
+        users.update_profile(session, user_id=user.id, name="Ada", timezone="Nowhere/Land", theme="dark")
     with pytest.raises(ValidationError):
-        accounts.update_profile(session, user_id=user.id, name="Ada", timezone="UTC", theme="neon")
-    updated = accounts.update_profile(session, user_id=user.id, name="  Ada   L. ", timezone="Asia/Tokyo", theme="dark")
+        users.update_profile(session, user_id=user.id, name="Ada", timezone="UTC", theme="neon")
+    updated = users.update_profile(session, user_id=user.id, name="  Ada   L. ", timezone="Asia/Tokyo", theme="dark")
     assert (updated.name, updated.timezone, updated.theme) == ("Ada L.", "Asia/Tokyo", "dark")
 
 
 def test_provider_key_is_stored_encrypted_and_masked(session):
     user = make_user(session)
-    accounts.set_provider_key(session, user_id=user.id, provider="openai", key="sk-test-1234567890abcd")
+    users.set_provider_key(session, user_id=user.id, provider="openai", key="sk-test-1234567890abcd")
     session.commit()
     row = session.exec(select(ProviderKey)).one()
     assert "sk-test" not in row.ciphertext and row.last4 == "abcd"
-    assert accounts.get_provider_key(session, user_id=user.id, provider="openai") == "sk-test-1234567890abcd"
+    assert users.get_provider_key(session, user_id=user.id, provider="openai") == "sk-test-1234567890abcd"
     with pytest.raises(ValidationError):
-        accounts.set_provider_key(session, user_id=user.id, provider="cohere", key="sk-1234567890")
+        users.set_provider_key(session, user_id=user.id, provider="cohere", key="sk-1234567890")
     with pytest.raises(ValidationError):
-        accounts.set_provider_key(session, user_id=user.id, provider="openai", key="has space inside key")
+        users.set_provider_key(session, user_id=user.id, provider="openai", key="has space inside key")
 
 
 def test_ciphertext_copied_to_another_user_does_not_decrypt(session):
-    from socialhub.crypto import DecryptionError
+    from socialhub.core.crypto import DecryptionError
 
     ada = make_user(session)
     bob = make_user(session, email="bob@example.com", name="Bob")
-    accounts.set_provider_key(session, user_id=ada.id, provider="openai", key="sk-ada-secret-0001")
-    accounts.set_provider_key(session, user_id=bob.id, provider="openai", key="sk-bob-secret-0002")
+    users.set_provider_key(session, user_id=ada.id, provider="openai", key="sk-ada-secret-0001")
+    users.set_provider_key(session, user_id=bob.id, provider="openai", key="sk-bob-secret-0002")
     rows = {r.user_id: r for r in session.exec(select(ProviderKey))}
     rows[bob.id].ciphertext = rows[ada.id].ciphertext
     session.commit()
     with pytest.raises(DecryptionError):
-        accounts.get_provider_key(session, user_id=bob.id, provider="openai")
+        users.get_provider_key(session, user_id=bob.id, provider="openai")
 
 
 def test_delete_account_removes_user_and_all_their_rows(session):
     user = make_user(session)
-    accounts.set_provider_key(session, user_id=user.id, provider="anthropic", key="sk-ant-123456789")
-    accounts.redeem_login_ticket(session, ticket=accounts.create_login_ticket(session, user_id=user.id))
+    users.set_provider_key(session, user_id=user.id, provider="anthropic", key="sk-ant-123456789")
+    users.redeem_login_ticket(session, ticket=users.create_login_ticket(session, user_id=user.id))
     session.commit()
     with pytest.raises(ValidationError):
-        accounts.delete_account(session, user_id=user.id, password="wrong")
-    accounts.delete_account(session, user_id=user.id, password=PASSWORD)
+        users.delete_account(session, user_id=user.id, password="wrong")
+    users.delete_account(session, user_id=user.id, password=PASSWORD)
     session.commit()
     for model in (User, AuthSession, ProviderKey, Team, TeamMember):
         assert session.exec(select(model)).all() == [], model.__name__

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from socialhub.models.accounts import Team, TeamMember, User
-from socialhub.models.notifications import Notification
-from socialhub.services import accounts, demo, teams
+from socialhub.identity.models import Team, TeamMember, User
+from socialhub.identity.models import Notification
+from socialhub.identity import teams, users as accounts
+from socialhub import demo
 
 
 def test_seed_demo_loads_once(session):

@@ -11,14 +11,15 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from socialhub.api import build_api
-from socialhub.db import session_scope
-from socialhub.integrations import ai
-from socialhub.integrations.storage import get_storage
-from socialhub.models.feeds import Digest, DigestDelivery, DigestItem, FeedSettings
-from socialhub.models.mail import Email
-from socialhub.models.notifications import Notification
-from socialhub.services import accounts, digests, feeds, feeds_settings
-from socialhub.services.errors import NotFound, ValidationError
+from socialhub.core.db import session_scope
+from socialhub import ai
+from socialhub.core.storage import get_storage
+from socialhub.feed.models import Digest, DigestDelivery, DigestItem, FeedSettings
+from socialhub.core.models import Email
+from socialhub.identity.models import Notification
+from socialhub.identity import users
+from socialhub.feed import digests, settings as feeds_settings, sources
+from socialhub.core.errors import NotFound, ValidationError
 from tests.integrations.ai.fakes import FakeAI
 from tests.services.test_feeds_support import STORIES, ada, bob, feed_server, rss, sign_up  # noqa: F401
 
@@ -27,7 +28,7 @@ from tests.services.test_feeds_support import STORIES, ada, bob, feed_server, rs
 def reader(ada, feed_server):
     feed_server.feed("/feed", rss(title="Daily Example"))
     with session_scope() as session:
-        feeds.add_source(session, user_id=ada.id, url=feed_server.url("/feed"))
+        sources.add_source(session, user_id=ada.id, url=feed_server.url("/feed"))
         feeds_settings.update_settings(
             session, user_id=ada.id, digest_time="07:00", max_items=3, min_score=0, topics="rust, postgresql",
             weights={"relevance": 0.4, "recency": 0.3, "reliability": 0.15, "engagement": 0.15},
@@ -85,7 +86,7 @@ def test_the_email_links_are_tracked_and_the_open_pixel_counts(reader):
     digest = view(reader.id, digest_id)
     assert (digest.open_count, digest.click_count, digest.items[0].click_count) == (1, 1, 1)
     with session_scope() as session:
-        story = feeds.list_stories(session, user_id=reader.id, limit=10).stories
+        story = sources.list_stories(session, user_id=reader.id, limit=10).stories
     assert next(s for s in story if s.url == "https://news.example/0").read  # the click counts as reading
 
 
@@ -129,7 +130,7 @@ def test_nothing_above_the_minimum_score_is_said_plainly_and_nothing_is_sent(rea
 def test_an_ai_failure_shows_on_the_digest_and_a_retry_can_succeed(reader):
     with FakeAI() as server:
         with session_scope() as session:
-            accounts.set_provider_key(session, user_id=reader.id, provider="openai", key="sk-test-key-123")
+            users.set_provider_key(session, user_id=reader.id, provider="openai", key="sk-test-key-123")
         server.fail_with = (401, "Incorrect API key provided")
         config = ai.AIConfig(openai_base_url=server.url("/v1"))
         with session_scope() as session:
@@ -153,13 +154,13 @@ def test_an_ai_failure_shows_on_the_digest_and_a_retry_can_succeed(reader):
 
 
 def feeds_ai_models(session, user_id, config):
-    from socialhub.services import feeds_ai
+    from socialhub.feed import ai_models
 
-    return feeds_ai.models_for_user(session, user_id=user_id, config=config)
+    return ai_models.models_for_user(session, user_id=user_id, config=config)
 
 
 def test_posting_a_digest_goes_through_the_publishing_service_and_is_logged(reader):
-    pytest.importorskip("socialhub.services.publishing")
+    pytest.importorskip("socialhub.schedule.posts")
     with session_scope() as session:
         settings = session.get(FeedSettings, reader.id)
         settings.auto_post = True
@@ -173,7 +174,7 @@ def test_posting_a_digest_goes_through_the_publishing_service_and_is_logged(read
 
 
 def test_when_every_delivery_fails_the_digest_is_failed_with_the_reasons(reader, monkeypatch):
-    from socialhub.services import mail
+    from socialhub.core import outbox
 
     def broken_send(session, **kwargs):
         row = Email(to_address=kwargs["to"], subject=kwargs["subject"], text_body="", status="failed",
@@ -182,7 +183,7 @@ def test_when_every_delivery_fails_the_digest_is_failed_with_the_reasons(reader,
         session.flush()
         return row
 
-    monkeypatch.setattr(mail, "send_email", broken_send)
+    monkeypatch.setattr(outbox, "send_email", broken_send)
     digest = view(reader.id, digests.build_digest(user_id=reader.id))
     assert digest.status == "failed" and "email: could not send mail" in digest.error
 
@@ -205,7 +206,7 @@ def test_the_digest_is_due_at_the_digest_time_in_the_readers_time_zone(database_
     tokyo = sign_up("Kenji", timezone="Asia/Tokyo")
     feed_server.feed("/feed", rss())
     with session_scope() as session:
-        feeds.add_source(session, user_id=tokyo.id, url=feed_server.url("/feed"))
+        sources.add_source(session, user_id=tokyo.id, url=feed_server.url("/feed"))
         settings = session.get(FeedSettings, tokyo.id)
     # 07:00 in Tokyo is 22:00 UTC the day before.
     assert settings.next_digest_at.astimezone(UTC).hour == 22 and settings.digest_time == "07:00"
@@ -227,7 +228,7 @@ def test_two_schedulers_building_due_digests_at_once_build_each_only_once(databa
     feed_server.feed("/feed", rss())
     with session_scope() as session:
         for user in readers:
-            feeds.add_source(session, user_id=user.id, url=feed_server.url("/feed"))
+            sources.add_source(session, user_id=user.id, url=feed_server.url("/feed"))
         due = max(session.get(FeedSettings, u.id).next_digest_at for u in readers) + timedelta(seconds=1)
 
     with ThreadPoolExecutor(2) as pool:

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from socialhub.integrations.feeds import story_fingerprint as reference
-from socialhub.services.feeds_fingerprint import story_fingerprint as fast
-from socialhub.services.feeds_grouping import StoryIndex
+from socialhub.feed.ingest import story_fingerprint as reference
+from socialhub.feed.fingerprint import story_fingerprint as fast
+from socialhub.feed.grouping import StoryIndex
 from tests.services.test_feeds_support import STORIES
 
 SAMPLES = [

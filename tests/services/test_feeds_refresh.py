@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import text, update
 from sqlmodel import select
 
-from socialhub.db import session_scope
-from socialhub.models._base import utcnow
-from socialhub.models.feeds import FeedEntry, FeedItem, FeedSource
-from socialhub.services import feeds, feeds_refresh
+from socialhub.core.db import session_scope
+from socialhub.core.models import utcnow
+from socialhub.feed.models import FeedEntry, FeedItem, FeedSource
+from socialhub.feed import refresh, sources
 from tests.services.test_feeds_support import (  # noqa: F401  (fixtures)
     STORIES,
     ada,
@@ -22,7 +22,7 @@ from tests.services.test_feeds_support import (  # noqa: F401  (fixtures)
 
 def follow(user_id: int, url: str) -> int:
     with session_scope() as session:
-        return feeds.add_source(session, user_id=user_id, url=url).id
+        return sources.add_source(session, user_id=user_id, url=url).id
 
 
 def make_due(*source_ids: int) -> None:
@@ -40,7 +40,7 @@ def source(source_id: int) -> FeedSource:
 
 def story_titles(user_id: int) -> list[str]:
     with session_scope() as session:
-        return [s.title for s in feeds.list_stories(session, user_id=user_id, limit=100).stories]
+        return [s.title for s in sources.list_stories(session, user_id=user_id, limit=100).stories]
 
 
 def test_an_unchanged_feed_costs_one_conditional_request_and_nothing_else(ada, feed_server):
@@ -48,7 +48,7 @@ def test_an_unchanged_feed_costs_one_conditional_request_and_nothing_else(ada, f
     source_id = follow(ada.id, feed_server.url("/feed"))
     make_due(source_id)
 
-    report = feeds_refresh.refresh_due_sources(time_budget_s=10)
+    report = refresh.refresh_due_sources(time_budget_s=10)
 
     assert (report.sources, report.not_modified, report.items_new) == (1, 1, 0)
     sent = feed_server.requests_for("/feed")[-1].headers
@@ -66,7 +66,7 @@ def test_new_items_appear_after_the_next_refresh_and_old_ones_are_not_duplicated
                                   start_hours=0.5), etag='"v2"')
     make_due(source_id)
 
-    report = feeds_refresh.refresh_due_sources(time_budget_s=10)
+    report = refresh.refresh_due_sources(time_budget_s=10)
 
     assert (report.fetched, report.items_new, report.entries_new) == (1, 1, 1)
     assert story_titles(ada.id)[0] == "Breaking: robots learn to fold laundry"
@@ -83,7 +83,7 @@ def test_a_permanent_redirect_is_remembered_and_a_temporary_one_is_not(ada, feed
     feed_server.redirect("/stays", "/elsewhere", status=302)
     make_due()
 
-    report = feeds_refresh.refresh_due_sources(time_budget_s=10)
+    report = refresh.refresh_due_sources(time_budget_s=10)
 
     assert report.failed == 0
     assert source(moved).url == feed_server.url("/new-home")
@@ -98,18 +98,18 @@ def test_errors_back_off_exponentially_are_shown_on_the_source_and_clear_on_reco
     for _ in range(3):
         make_due(source_id)
         before = utcnow()
-        feeds_refresh.refresh_due_sources(time_budget_s=10)
+        refresh.refresh_due_sources(time_budget_s=10)
         delays.append((source(source_id).next_fetch_at - before).total_seconds())
 
     failing = source(source_id)
     assert failing.error_count == 3 and "503" in failing.last_error
     assert 250 < delays[0] < 350 and 500 < delays[1] < 700 and 1000 < delays[2] < 1400
     with session_scope() as session:
-        assert feeds.list_sources(session, user_id=ada.id)[0].error_count == 3
+        assert sources.list_sources(session, user_id=ada.id)[0].error_count == 3
 
     feed_server.feed("/flaky", rss())
     make_due(source_id)
-    feeds_refresh.refresh_due_sources(time_budget_s=10)
+    refresh.refresh_due_sources(time_budget_s=10)
     healed = source(source_id)
     assert (healed.error_count, healed.last_error) == (0, "")
 
@@ -122,7 +122,7 @@ def test_retry_after_is_honoured_and_a_feed_larger_than_the_limit_is_an_error(ad
     feed_server.feed("/huge", rss() + b"<!--" + b"x" * 6_000_000 + b"-->")
     make_due()
 
-    feeds_refresh.refresh_due_sources(time_budget_s=20)
+    refresh.refresh_due_sources(time_budget_s=20)
 
     assert source(slow).next_fetch_at > utcnow() + timedelta(seconds=7000)
     assert "larger than the 5.0 MB limit" in source(huge).last_error
@@ -134,7 +134,7 @@ def test_a_page_that_is_no_longer_a_feed_is_reported_without_losing_stories(ada,
     feed_server.route("/feed", body=b"<html><body>We moved!</body></html>", content_type="text/html")
     make_due(source_id)
 
-    feeds_refresh.refresh_due_sources(time_budget_s=10)
+    refresh.refresh_due_sources(time_budget_s=10)
 
     assert "web page without a feed link" in source(source_id).last_error
     assert len(story_titles(ada.id)) == 5
@@ -150,7 +150,7 @@ def test_the_same_link_from_two_sources_is_one_item_that_lists_both(ada, feed_se
 
     with session_scope() as session:
         items = session.exec(select(FeedItem)).all()
-        stories = feeds.list_stories(session, user_id=ada.id).stories
+        stories = sources.list_stories(session, user_id=ada.id).stories
     assert [i.url for i in items] == ["https://shared.example/story"]
     assert len(stories) == 1 and set(stories[0].sources) == {"Source A", "Source B"}
 
@@ -166,11 +166,11 @@ def test_a_near_duplicate_from_another_source_joins_the_story_but_not_one_from_t
     feed_server.feed("/a", rss([(title, "https://a.example/pg17", body),
                                 (title + " (updated)", "https://a.example/pg17-updated", body)], title="Source A"))
     make_due()
-    feeds_refresh.refresh_due_sources(time_budget_s=10)
+    refresh.refresh_due_sources(time_budget_s=10)
 
     with session_scope() as session:
         items = session.exec(select(FeedItem).order_by(FeedItem.id)).all()
-        stories = feeds.list_stories(session, user_id=ada.id).stories
+        stories = sources.list_stories(session, user_id=ada.id).stories
     assert len(items) == 3
     assert items[1].story_id == items[0].id  # the other source's rewrite joined the first story
     assert items[2].story_id == items[2].id  # the same feed's second version stays its own story

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from socialhub.db import session_scope
-from socialhub.services import feeds, feeds_settings, scoring
-from socialhub.services.feeds_settings import Weights
+from socialhub.core.db import session_scope
+from socialhub.feed import scoring, settings, sources as feeds
+from socialhub.feed.settings import Weights
 from tests.services.test_feeds_support import STORIES, ada, feed_server, rss  # noqa: F401
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -107,7 +107,7 @@ def test_ratings_and_settings_change_todays_scores_with_reasons(ada, feed_server
     assert any("Tech Daily 5.0★" in r for r in after[STORIES[0][0]].score.reasons)
 
     with session_scope() as session:
-        feeds_settings.update_settings(
+        settings.update_settings(
             session, user_id=ada.id, digest_time="08:00", max_items=5, min_score=10, topics="postgresql, backups",
             weights={"relevance": 1, "recency": 0, "reliability": 0, "engagement": 0}, auto_generate=True,
             auto_email=True, auto_post=False, email_notifications=True)

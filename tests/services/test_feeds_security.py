@@ -12,15 +12,16 @@ import pytest
 from reflex.state import State
 from sqlmodel import select
 
-from socialhub.db import session_scope
-from socialhub.models.feeds import Digest, FeedItemState, FeedRule, FeedSettings, FeedSource
-from socialhub.services import accounts, digests, feeds
-from socialhub.services.errors import NotFound, ValidationError
-from socialhub.state import realtime
-from socialhub.state.auth_cookie import COOKIE_NAME
-from socialhub.state.feed import FeedState
-from socialhub.state.feed_digests import DigestState
-from socialhub.state.feed_sources import FeedSourcesState
+from socialhub.core.db import session_scope
+from socialhub.feed.models import Digest, FeedItemState, FeedRule, FeedSettings, FeedSource
+from socialhub.identity import users
+from socialhub.feed import digests, sources as feeds
+from socialhub.core.errors import NotFound, ValidationError
+from socialhub.ui import realtime
+from socialhub.identity.cookie import COOKIE_NAME
+from socialhub.feed.state.stories import FeedState
+from socialhub.feed.state.digests import DigestState
+from socialhub.feed.state.sources import FeedSourcesState
 from tests.services.test_feeds_support import ada, bob, feed_server, rss  # noqa: F401
 
 HUGE = "x" * 10_000_000
@@ -31,8 +32,8 @@ def make_state(cls, user=None, path="/feed"):
     headers = {"origin": "http://localhost:3000", "user-agent": "pytest"}
     if user is not None:
         with session_scope() as session:
-            ticket = accounts.create_login_ticket(session, user_id=user.id)
-            token, _ = accounts.redeem_login_ticket(session, ticket=ticket)
+            ticket = users.create_login_ticket(session, user_id=user.id)
+            token, _ = users.redeem_login_ticket(session, ticket=ticket)
         headers["cookie"] = f"{COOKIE_NAME}={token}"
     router_data = {"headers": headers, "ip": "203.0.113.9", "token": "client-1", "sid": "sid-1",
                    "pathname": path, "asPath": path, "query": {}}
@@ -105,9 +106,9 @@ def test_filtering_by_another_readers_source_shows_nothing(ada_reads, bob):
 def test_another_readers_source_and_rules_cannot_be_changed_from_the_sources_page(ada_reads, bob):
     ada, source_id, _ = ada_reads
     with session_scope() as session:
-        from socialhub.services import feeds_rules
+        from socialhub.feed import rules
 
-        rule = feeds_rules.create_rule(session, user_id=ada.id, action="block", field="title", pattern="heat")
+        rule = rules.create_rule(session, user_id=ada.id, action="block", field="title", pattern="heat")
     state = make_state(FeedSourcesState, bob, "/feed/sources")
     state.set_enabled(source_id, False)
     state.save_source({"source_id": str(source_id), "title": "Owned", "category": "x"})
@@ -214,8 +215,8 @@ def test_a_digest_built_from_the_page_is_listed_with_its_stories(ada_reads):
 
 
 def test_sharing_from_the_page_opens_the_composer_with_a_draft_of_the_readers_team(ada_reads):
-    pytest.importorskip("socialhub.services.publishing")
-    from socialhub.models.publishing import Post
+    pytest.importorskip("socialhub.schedule.posts")
+    from socialhub.schedule.models import Post
 
     ada, _, story_id = ada_reads
     state = make_state(FeedState, ada)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from socialhub.db import session_scope
-from socialhub.integrations.feeds import SUGGESTED_SOURCES
-from socialhub.models.feeds import FeedItem, FeedSource
-from socialhub.services import feeds
-from socialhub.services.errors import NotFound, ValidationError
+from socialhub.core.db import session_scope
+from socialhub.feed.ingest import SUGGESTED_SOURCES
+from socialhub.feed.models import FeedItem, FeedSource
+from socialhub.feed import sources as feeds
+from socialhub.core.errors import NotFound, ValidationError
 from tests.services.test_feeds_support import (  # noqa: F401  (fixtures)
     STORIES,
     ada,

@@ -14,9 +14,9 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from socialhub.db import session_scope
-from socialhub.models.accounts import User
-from socialhub.services import accounts
+from socialhub.core.db import session_scope
+from socialhub.identity.models import User
+from socialhub.identity import users
 from tests.fakes.feeds import FeedServer
 
 PASSWORD = "correct horse battery"
@@ -47,7 +47,7 @@ STORIES = [
 
 def sign_up(name: str, *, timezone: str = "UTC") -> User:
     with session_scope() as session:
-        return accounts.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD,
+        return users.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD,
                                 timezone=timezone)
 
 

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from socialhub.integrations.platforms import AccountCredentials, PublishRequest, ThreadPart, ValidationError, get_adapter
-from socialhub.models.social import SocialPost
-from socialhub.services import hub, publisher, publishing, timeline
-from socialhub.services.errors import ValidationError as ServiceValidationError
+from socialhub.channels.adapters import (
+    AccountCredentials,
+    get_adapter,
+    PublishRequest,
+    ThreadPart,
+    ValidationError,
+)
+from socialhub.schedule.hub.models import SocialPost
+from socialhub.schedule.hub import adapter as hub, timeline
+from socialhub.schedule.publisher import engine
+from socialhub.schedule import posts
+from socialhub.core.errors import ValidationError as ServiceValidationError
 from tests.services.test_publishing_fixtures import (  # noqa: F401  (fixtures)
     crew,
     due_post,
@@ -47,7 +55,7 @@ def test_published_hub_posts_appear_on_the_profile_and_in_followers_feeds(sessio
     timeline.follow(session, user_id=fan.id, profile_id=int(account.external_id))
     session.commit()
     due_post(session, crew, [account], "Hello followers")
-    publisher.publish_due()
+    engine.publish_due()
     profile_posts = timeline.list_profile_posts(session, profile_id=int(account.external_id))
     assert [p.text for p in profile_posts] == ["Hello followers"]
     assert [p.text for p in timeline.home_feed(session, user_id=fan.id)] == ["Hello followers"]
@@ -75,14 +83,14 @@ def test_profile_handles_are_unique_and_safe(session, crew):
 
 def test_hub_media_is_attached_by_storage_key(session, crew):
     from tests.services.test_publishing_media import image_bytes
-    from socialhub.services import publishing_media
+    from socialhub.media import uploads
 
     account = hub_account(session, crew)
-    media = publishing_media.upload_media(session, team_id=crew.team.id, actor_id=crew.owner.id, data=image_bytes("PNG"),
+    media = uploads.upload_media(session, team_id=crew.team.id, actor_id=crew.owner.id, data=image_bytes("PNG"),
                                           alt_text="a square")
     session.commit()
     post = due_post(session, crew, [account], "with a picture", media_ids=[media.id])
-    publisher.publish_due()
+    engine.publish_due()
     [row] = timeline.list_profile_posts(session, profile_id=int(account.external_id))
     assert row.media == [{"key": media.storage_key, "content_type": "image/png", "alt_text": "a square", "width": 40, "height": 30}]
-    assert publishing.get_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id).summary.status == "published"
+    assert posts.get_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id).summary.status == "published"

@@ -9,9 +9,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import select
 
-from socialhub import config
-from socialhub.models.mail import Email
-from socialhub.services import accounts, mail, teams
+from socialhub.core import config
+from socialhub.core.models import Email
+from socialhub.identity import teams, users
+from socialhub.core import outbox
 
 
 class Recorder:
@@ -41,12 +42,12 @@ def smtp(monkeypatch):
 
 
 def test_without_smtp_mail_goes_to_the_outbox(session):
-    row = mail.send_email(session, to="a@example.com", subject="Hi", text="Body")
+    row = outbox.send_email(session, to="a@example.com", subject="Hi", text="Body")
     assert row.status == "outbox" and row.error == ""
 
 
 def test_invite_is_delivered_by_smtp_when_configured(database_url, session, smtp):
-    owner = accounts.sign_up(session, name="Owner", email="owner@example.com", password="correct horse battery")
+    owner = users.sign_up(session, name="Owner", email="owner@example.com", password="correct horse battery")
     _, link = teams.invite_member(session, team_id=owner.active_team_id, actor_id=owner.id,
                                   email="new@example.com", role="editor")
     session.commit()
@@ -66,7 +67,7 @@ def test_smtp_failure_is_logged_and_nothing_is_lost(database_url, session, monke
     monkeypatch.setenv("SMTP_PORT", str(dead_port))
     monkeypatch.setenv("SMTP_STARTTLS", "0")
     config.get_settings.cache_clear()
-    row = mail.send_email(session, to="a@example.com", subject="Hi", text="Body")
+    row = outbox.send_email(session, to="a@example.com", subject="Hi", text="Body")
     session.commit()
     assert row.status == "failed" and "127.0.0.1" in row.error
     assert session.exec(select(Email.text_body)).all() == ["Body"]

@@ -8,15 +8,16 @@ import psycopg
 import pytest
 from sqlmodel import select
 
-from socialhub import db
-from socialhub.models.notifications import Notification
-from socialhub.services import accounts, events, notifications
+from socialhub.core import db
+from socialhub.identity.models import Notification
+from socialhub.identity import notifications, users
+from socialhub.core import events
 
 PASSWORD = "correct horse battery"
 
 
 def make_user(session, name: str):
-    user = accounts.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD)
+    user = users.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD)
     session.commit()
     return user
 

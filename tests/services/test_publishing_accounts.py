@@ -11,14 +11,15 @@ import pytest
 from sqlmodel import select
 from starlette.testclient import TestClient
 
-from socialhub import crypto
-from socialhub.db import session_scope
-from socialhub.models._base import utcnow
-from socialhub.models.notifications import Notification
-from socialhub.models.publishing import OAuthState, PlatformAccount, PlatformApp
-from socialhub.services import accounts, platform_accounts, publishing_connect
-from socialhub.services.errors import PermissionDenied, ValidationError
-from socialhub.state.auth_cookie import COOKIE_NAME
+from socialhub.core import crypto
+from socialhub.core.db import session_scope
+from socialhub.core.models import utcnow
+from socialhub.identity.models import Notification
+from socialhub.channels.models import OAuthState, PlatformAccount, PlatformApp
+from socialhub.identity import users
+from socialhub.channels import accounts as platform_accounts, connect
+from socialhub.core.errors import PermissionDenied, ValidationError
+from socialhub.identity.cookie import COOKIE_NAME
 from tests.fakes.platforms.bluesky import FakeBlueskyServer
 from tests.fakes.platforms.facebook import FakeFacebookServer
 from tests.fakes.platforms.linkedin import FakeLinkedInServer
@@ -39,7 +40,7 @@ def browser_of(user_id: int) -> TestClient:
     from socialhub.api import build_api
 
     with session_scope() as s:
-        token, _ = accounts.redeem_login_ticket(s, ticket=accounts.create_login_ticket(s, user_id=user_id))
+        token, _ = users.redeem_login_ticket(s, ticket=users.create_login_ticket(s, user_id=user_id))
     client = TestClient(build_api(), follow_redirects=False)
     client.cookies.set(COOKIE_NAME, token)
     return client
@@ -110,14 +111,14 @@ def test_only_admins_and_owners_start_a_connection(session, crew):
     ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
 ])
 def test_instance_addresses_are_normalised(value, expected):
-    assert publishing_connect.normalize_instance(value) == expected
+    assert connect.normalize_instance(value) == expected
 
 
 @pytest.mark.parametrize("value", ["http://evil.example", "https://user:pw@host.example", "https://host.example/path",
                                    "javascript:alert(1)", "https://host.example/?q=1", ""])
 def test_strange_instance_addresses_are_refused(value):
     with pytest.raises(ValidationError):
-        publishing_connect.normalize_instance(value)
+        connect.normalize_instance(value)
 
 
 def test_x_connects_with_pkce(session, crew, monkeypatch):
@@ -138,7 +139,7 @@ def test_x_connects_with_pkce(session, crew, monkeypatch):
 def test_x_without_an_app_says_which_settings_are_missing(session, crew, monkeypatch):
     monkeypatch.delenv("X_CLIENT_ID", raising=False)
     with pytest.raises(ValidationError, match="X_CLIENT_ID"):
-        publishing_connect.start_connect(session, team_id=crew.team.id, actor_id=crew.owner.id, platform="x")
+        connect.start_connect(session, team_id=crew.team.id, actor_id=crew.owner.id, platform="x")
 
 
 def test_linkedin_and_threads_connect_through_their_callbacks(session, crew, monkeypatch):
@@ -164,9 +165,9 @@ def test_a_facebook_login_connects_every_page_it_manages(session, crew, monkeypa
         monkeypatch.setenv("FACEBOOK_CLIENT_SECRET", server.client_secret)
         monkeypatch.setenv("FACEBOOK_API_URL", server.url)
         monkeypatch.setenv("FACEBOOK_WEB_URL", server.url)
-        pending = publishing_connect.PendingConnect(crew.team.id, crew.owner.id, "facebook", "",
+        pending = connect.PendingConnect(crew.team.id, crew.owner.id, "facebook", "",
                                                     "http://localhost:3000/oauth/facebook/callback", None)
-        connected = publishing_connect.complete_connect(session, pending=pending, code=server.issue_code(pending.redirect_uri))
+        connected = connect.complete_connect(session, pending=pending, code=server.issue_code(pending.redirect_uri))
         session.commit()
     assert connected and all(a.platform == "facebook" for a in connected)
     creds = platform_accounts.credentials_for(connected[0])
@@ -176,9 +177,9 @@ def test_a_facebook_login_connects_every_page_it_manages(session, crew, monkeypa
 def test_bluesky_logs_in_with_an_app_password_kept_encrypted(session, crew):
     with FakeBlueskyServer() as server:
         with pytest.raises(ValidationError, match="Bluesky refused"):
-            publishing_connect.connect_bluesky(session, team_id=crew.team.id, actor_id=crew.owner.id,
+            connect.connect_bluesky(session, team_id=crew.team.id, actor_id=crew.owner.id,
                                                identifier="alice.test", app_password="wrong", service_url=server.url)
-        account = publishing_connect.connect_bluesky(session, team_id=crew.team.id, actor_id=crew.owner.id,
+        account = connect.connect_bluesky(session, team_id=crew.team.id, actor_id=crew.owner.id,
                                                      identifier="@alice.test", app_password="app-pass-1234", service_url=server.url)
         session.commit()
     assert (account.external_id, account.handle) == ("did:plc:alice", "alice.test")
@@ -186,13 +187,13 @@ def test_bluesky_logs_in_with_an_app_password_kept_encrypted(session, crew):
     creds = platform_accounts.credentials_for(account)
     assert creds.extra["app_password"] == "app-pass-1234" and creds.expires_at > utcnow()
     with pytest.raises(PermissionDenied):
-        publishing_connect.connect_bluesky(session, team_id=crew.team.id, actor_id=crew.editor.id,
+        connect.connect_bluesky(session, team_id=crew.team.id, actor_id=crew.editor.id,
                                            identifier="alice.test", app_password="app-pass-1234")
 
 
 def test_a_token_copied_to_another_account_does_not_decrypt(session, crew):
     with FakeBlueskyServer() as server:
-        first = publishing_connect.connect_bluesky(session, team_id=crew.team.id, actor_id=crew.owner.id,
+        first = connect.connect_bluesky(session, team_id=crew.team.id, actor_id=crew.owner.id,
                                                    identifier="alice.test", app_password="app-pass-1234", service_url=server.url)
     second = hub_account(session, crew)
     second.access_token_ciphertext = first.access_token_ciphertext

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from socialhub.models._base import utcnow
-from socialhub.services import platform_accounts, publishing, publishing_content, scheduling
-from socialhub.services.errors import ValidationError
-from socialhub.services.publishing_content import count_for, split_thread
+from socialhub.core.models import utcnow
+from socialhub.channels import accounts as platform_accounts
+from socialhub.schedule import content, posts, timing
+from socialhub.core.errors import ValidationError
+from socialhub.schedule.content import count_for, split_thread
 from tests.fakes.platforms.mastodon import FakeMastodonServer
 from tests.services.test_publishing_fixtures import (  # noqa: F401  (fixtures)
     crew,
@@ -36,7 +37,7 @@ def test_composer_counters_need_no_database():
         platform_accounts.AccountView(1, "x", "X", "me", "me", "", "UTC", "ok", "", None, 280),
         platform_accounts.AccountView(2, "mastodon", "Mastodon", "me", "me", "https://m.example", "UTC", "ok", "", None, 1000),
     ]
-    counters = publishing_content.composer_counters(accounts, "日本 " + "x" * 10)
+    counters = content.composer_counters(accounts, "日本 " + "x" * 10)
     assert [(c.platform, c.count, c.limit) for c in counters] == [("x", 15, 280), ("mastodon", 13, 1000)]
     assert counters[0].remaining == 265
 
@@ -72,14 +73,14 @@ def test_apply_thread_split_saves_a_variant_for_that_platform(session, crew):
     with FakeMastodonServer(max_characters=100) as server:
         account = mastodon_account(session, crew, server)
         account.limits = platform_accounts.limits_to_json(platform_accounts.adapter_for(account).fetch_instance_limits())
-        post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id,
+        post = posts.create_post(session, team_id=crew.team.id, author_id=crew.owner.id,
                                       text="A sentence that goes on. " * 20, account_ids=[account.id])
         session.commit()
-        variant = publishing.apply_thread_split(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
+        variant = posts.apply_thread_split(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
                                                 platform="mastodon")
         session.commit()
         assert variant.text.endswith(f" 1/{len(variant.thread_parts) + 1}")
-        [preview] = publishing_content.preview_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id)
+        [preview] = content.preview_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id)
         assert preview.problems == () and len(preview.parts) == len(variant.thread_parts) + 1
 
 
@@ -90,30 +91,30 @@ def test_problems_are_shown_per_account_before_scheduling(session, crew):
         # The instance's own limit (100), not Mastodon's default 500, once it is known:
         masto.limits = platform_accounts.limits_to_json(platform_accounts.adapter_for(masto).fetch_instance_limits())
         session.add(masto)
-        post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text="y" * 150,
+        post = posts.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text="y" * 150,
                                       account_ids=[hub.id, masto.id])
         session.commit()
-        problems = publishing_content.validate_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id)
+        problems = content.validate_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id)
         assert list(problems) == [masto.id] and "allows 100" in problems[masto.id][0]
         with pytest.raises(ValidationError, match="Mastodon alice: text is 150 characters; Mastodon allows 100"):
-            scheduling.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
+            timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
                                      when=utcnow() + timedelta(hours=1))
         session.rollback()
 
 
 def test_an_empty_post_cannot_be_scheduled(session, crew):
     hub = hub_account(session, crew)
-    post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text="   ", account_ids=[hub.id])
+    post = posts.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text="   ", account_ids=[hub.id])
     session.commit()
     with pytest.raises(ValidationError, match="write something"):
-        scheduling.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
+        timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
                                  when=utcnow() + timedelta(hours=1))
 
 
 def test_a_first_comment_where_the_platform_has_none_is_a_problem(session, crew):
     hub = hub_account(session, crew)
-    post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text="hi", first_comment="link in bio",
+    post = posts.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text="hi", first_comment="link in bio",
                                   account_ids=[hub.id])
     session.commit()
-    [preview] = publishing_content.preview_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id)
+    [preview] = content.preview_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id)
     assert preview.problems == () and preview.first_comment == "link in bio"  # the hub supports first comments

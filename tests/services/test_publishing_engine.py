@@ -9,13 +9,14 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlmodel import select
 
-from socialhub.db import session_scope
-from socialhub.models._base import utcnow
-from socialhub.models.mail import Email
-from socialhub.models.notifications import Notification
-from socialhub.models.publishing import PlatformAccount, PostActivity, PostTarget, PublishAttempt
-from socialhub.models.social import SocialPost
-from socialhub.services import publisher
+from socialhub.core.db import session_scope
+from socialhub.core.models import utcnow
+from socialhub.core.models import Email
+from socialhub.identity.models import Notification
+from socialhub.channels.models import PlatformAccount
+from socialhub.schedule.models import PostActivity, PostTarget, PublishAttempt
+from socialhub.schedule.hub.models import SocialPost
+from socialhub.schedule.publisher import engine as publisher
 from tests.fakes.platforms.bluesky import FakeBlueskyServer
 from tests.fakes.platforms.mastodon import FakeMastodonServer
 from tests.fakes.platforms.x import FakeXServer
@@ -282,7 +283,7 @@ def test_validation_error_fails_at_once_without_retries(session, crew):
 
 
 def test_a_thread_that_failed_part_way_resumes_after_the_published_parts(session, crew):
-    from socialhub.services import publishing
+    from socialhub.schedule import posts as publishing
 
     with FakeMastodonServer() as server:
         account = mastodon_account(session, crew, server)
@@ -308,8 +309,8 @@ def test_targets_past_the_missed_window_are_not_claimed(session, crew):
 def test_every_publish_is_announced_to_the_team_on_the_event_bus(session, crew, database_url):
     import psycopg
 
-    from socialhub import db
-    from socialhub.services import events
+    from socialhub.core import db
+    from socialhub.core import events
 
     hub = hub_account(session, crew)
     post = due_post(session, crew, [hub])

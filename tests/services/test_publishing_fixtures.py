@@ -9,17 +9,21 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from socialhub.integrations.platforms import OAuthTokens
-from socialhub.models._base import utcnow
-from socialhub.models.accounts import Team, TeamMember, User
-from socialhub.models.publishing import PlatformAccount, Post, PostTarget
-from socialhub.services import accounts, platform_accounts, publishing, publishing_connect
+from socialhub.channels.adapters import OAuthTokens
+from socialhub.core.models import utcnow
+from socialhub.identity.models import Team, TeamMember, User
+from socialhub.channels.models import PlatformAccount
+from socialhub.schedule.models import Post, PostTarget
+from socialhub.identity import users
+from socialhub.channels import accounts as platform_accounts, connect
+from socialhub.schedule.hub import timeline
+from socialhub.schedule import posts
 
 PASSWORD = "correct horse battery"
 
 
 def make_user(session, name: str, timezone: str = "UTC") -> User:
-    user = accounts.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD, timezone=timezone)
+    user = users.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD, timezone=timezone)
     session.commit()
     return user
 
@@ -61,13 +65,13 @@ def fast_publishing(monkeypatch):
 
 
 def hub_account(session, crew: Crew) -> PlatformAccount:
-    account = platform_accounts.connect_hub_account(session, team_id=crew.team.id, actor_id=crew.owner.id)
+    account = timeline.connect_hub_account(session, team_id=crew.team.id, actor_id=crew.owner.id)
     session.commit()
     return account
 
 
 def bluesky_account(session, crew: Crew, server) -> PlatformAccount:
-    account = publishing_connect.connect_bluesky(session, team_id=crew.team.id, actor_id=crew.owner.id,
+    account = connect.connect_bluesky(session, team_id=crew.team.id, actor_id=crew.owner.id,
                                                  identifier="alice.test", app_password="app-pass-1234", service_url=server.url)
     session.commit()
     return account
@@ -94,7 +98,7 @@ def x_account(session, crew: Crew, server, monkeypatch, *, expires_in: float = 7
 def due_post(session, crew: Crew, accounts_: list[PlatformAccount], text: str = "Hello from SocialHub",
              *, seconds_ago: float = 1.0, **kwargs) -> Post:
     """A scheduled post whose time has just come (arranged directly, as if scheduled earlier)."""
-    post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text=text,
+    post = posts.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text=text,
                                   account_ids=[a.id for a in accounts_], **kwargs)
     at = utcnow() - timedelta(seconds=seconds_ago)
     post.status, post.scheduled_at = "scheduled", at

@@ -17,9 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from socialhub.integrations.platforms import UnknownOutcomeError
-from socialhub.integrations.platforms.http import ApiClient
-from socialhub.services.publishing_http import PlatformHttpClient
+from socialhub.channels.adapters import UnknownOutcomeError
+from socialhub.channels.adapters.http import ApiClient
+from socialhub.channels.transport import PlatformHttpClient
 
 
 class Handler(BaseHTTPRequestHandler):

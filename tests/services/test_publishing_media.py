@@ -9,10 +9,11 @@ import struct
 import pytest
 from PIL import Image
 
-from socialhub.integrations.storage import get_storage
-from socialhub.models.publishing import Media
-from socialhub.services import publishing, publishing_content, publishing_media
-from socialhub.services.errors import NotFound, PermissionDenied, ValidationError
+from socialhub.core.storage import get_storage
+from socialhub.media.models import Media
+from socialhub.schedule import content, posts
+from socialhub.media import uploads
+from socialhub.core.errors import NotFound, PermissionDenied, ValidationError
 from tests.fakes.platforms.bluesky import FakeBlueskyServer
 from tests.services.test_publishing_fixtures import (  # noqa: F401  (fixtures)
     bluesky_account,
@@ -48,7 +49,7 @@ def mp4_bytes(*, seconds: float = 12.5, width: int = 1280, height: int = 720) ->
 
 
 def upload(session, crew, data: bytes, filename: str = "file", alt: str = "") -> Media:
-    media = publishing_media.upload_media(session, team_id=crew.team.id, actor_id=crew.editor.id, data=data,
+    media = uploads.upload_media(session, team_id=crew.team.id, actor_id=crew.editor.id, data=data,
                                           filename=filename, alt_text=alt)
     session.commit()
     return media
@@ -93,25 +94,25 @@ def test_path_tricks_in_file_names_never_reach_storage(session, crew):
     assert ".." not in media.storage_key and "passwd" not in media.storage_key
     media = upload(session, crew, image_bytes("PNG"), "C:\\Windows\\system32\\evil<>.png")
     assert media.filename == "evil.png"
-    assert publishing_media.clean_filename("....hidden") == "hidden"
+    assert uploads.clean_filename("....hidden") == "hidden"
 
 
 def test_alt_text_is_kept_and_limited(session, crew):
     media = upload(session, crew, image_bytes("PNG"), alt="  A   red\nsquare ")
     assert media.alt_text == "A red square"
     with pytest.raises(ValidationError, match="Alt text"):
-        publishing_media.set_alt_text(session, team_id=crew.team.id, actor_id=crew.editor.id, media_id=media.id, alt_text="x" * 6000)
+        uploads.set_alt_text(session, team_id=crew.team.id, actor_id=crew.editor.id, media_id=media.id, alt_text="x" * 6000)
 
 
 def test_viewers_cannot_upload_and_other_teams_cannot_use_or_read_our_media(session, crew):
     with pytest.raises(PermissionDenied):
-        publishing_media.upload_media(session, team_id=crew.team.id, actor_id=crew.viewer.id, data=image_bytes("PNG"))
+        uploads.upload_media(session, team_id=crew.team.id, actor_id=crew.viewer.id, data=image_bytes("PNG"))
     media = upload(session, crew, image_bytes("PNG"))
     other = make_crew(session, "Other", prefix="O")
     with pytest.raises(NotFound):
-        publishing.create_post(session, team_id=other.team.id, author_id=other.owner.id, text="x", media_ids=[media.id])
+        posts.create_post(session, team_id=other.team.id, author_id=other.owner.id, text="x", media_ids=[media.id])
     with pytest.raises(NotFound):
-        publishing_media.get_media(session, team_id=other.team.id, user_id=other.owner.id, media_id=media.id)
+        uploads.get_media(session, team_id=other.team.id, user_id=other.owner.id, media_id=media.id)
 
 
 def test_platform_media_limits_are_checked_before_scheduling(session, crew):
@@ -122,31 +123,31 @@ def test_platform_media_limits_are_checked_before_scheduling(session, crew):
         session.add(big)
         images = [upload(session, crew, image_bytes("PNG")) for _ in range(4)]
         video = upload(session, crew, mp4_bytes(seconds=400))
-        post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text="pics",
+        post = posts.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text="pics",
                                       account_ids=[account.id], media_ids=[big.id, *[m.id for m in images]])
         session.commit()
-        [problems] = publishing_content.validate_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id).values()
+        [problems] = content.validate_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id).values()
         text = " ".join(problems)
         assert "5 media files; Bluesky allows 4" in text and "1.9 MB; Bluesky allows 1 MB" in text
-        publishing.update_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, media_ids=[video.id])
+        posts.update_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, media_ids=[video.id])
         session.commit()
-        [problems] = publishing_content.validate_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id).values()
+        [problems] = content.validate_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id).values()
         assert any("400 s; Bluesky allows 180 s" in p for p in problems)
 
 
 def test_media_in_use_by_a_scheduled_post_cannot_be_deleted(session, crew):
     from datetime import timedelta
 
-    from socialhub.models._base import utcnow
-    from socialhub.services import scheduling
+    from socialhub.core.models import utcnow
+    from socialhub.schedule import timing
 
     hub = hub_account(session, crew)
     media = upload(session, crew, image_bytes("PNG"), alt="a square")
-    post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text="with image",
+    post = posts.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text="with image",
                                   account_ids=[hub.id], media_ids=[media.id])
-    scheduling.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=utcnow() + timedelta(hours=1))
+    timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=utcnow() + timedelta(hours=1))
     session.commit()
     with pytest.raises(ValidationError, match="scheduled or published"):
-        publishing_media.delete_media(session, team_id=crew.team.id, actor_id=crew.editor.id, media_id=media.id)
-    detail = publishing.get_post(session, team_id=crew.team.id, user_id=crew.viewer.id, post_id=post.id)
+        uploads.delete_media(session, team_id=crew.team.id, actor_id=crew.editor.id, media_id=media.id)
+    detail = posts.get_post(session, team_id=crew.team.id, user_id=crew.viewer.id, post_id=post.id)
     assert detail.media[0].url.startswith("/media/") and detail.media[0].alt_text == "a square"

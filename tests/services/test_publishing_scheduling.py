@@ -9,12 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from socialhub.models._base import utcnow
-from socialhub.models.mail import Email
-from socialhub.models.notifications import Notification
-from socialhub.models.publishing import Post, TimeSlot
-from socialhub.services import platform_accounts, publisher, publishing, scheduling
-from socialhub.services.errors import PermissionDenied, ValidationError
+from socialhub.core.models import utcnow
+from socialhub.core.models import Email
+from socialhub.identity.models import Notification
+from socialhub.schedule.models import Post, TimeSlot
+from socialhub.channels import accounts as platform_accounts
+from socialhub.schedule import queue, times
+from socialhub.schedule.publisher import engine
+from socialhub.schedule import posts as publishing, timing
+from socialhub.core.errors import PermissionDenied, ValidationError
 from tests.services.test_publishing_fixtures import (  # noqa: F401  (fixtures)
     crew,
     due_post,
@@ -45,22 +48,22 @@ def draft(session, crew, accounts, text="hello"):
 # ---- times and time zones -------------------------------------------------------------------
 
 def test_a_local_time_is_read_in_the_chosen_time_zone():
-    assert scheduling.to_utc("2027-07-01T09:00", "Europe/Berlin") == utc(2027, 7, 1, 7)
-    assert scheduling.to_utc(datetime(2027, 1, 15, 9), "America/New_York") == utc(2027, 1, 15, 14)
-    assert scheduling.to_utc(utc(2027, 1, 15, 9), "Asia/Tokyo") == utc(2027, 1, 15, 9)  # aware stays
+    assert times.to_utc("2027-07-01T09:00", "Europe/Berlin") == utc(2027, 7, 1, 7)
+    assert times.to_utc(datetime(2027, 1, 15, 9), "America/New_York") == utc(2027, 1, 15, 14)
+    assert times.to_utc(utc(2027, 1, 15, 9), "Asia/Tokyo") == utc(2027, 1, 15, 9)  # aware stays
 
 
 def test_skipped_and_repeated_local_times_are_resolved_predictably():
     # 02:30 does not exist in Berlin on 2027-03-28: it becomes 03:30 CEST.
-    assert scheduling.to_utc("2027-03-28T02:30", "Europe/Berlin") == utc(2027, 3, 28, 1, 30)
+    assert times.to_utc("2027-03-28T02:30", "Europe/Berlin") == utc(2027, 3, 28, 1, 30)
     # 02:30 happens twice on 2027-10-31: the first one (CEST) is used.
-    assert scheduling.to_utc("2027-10-31T02:30", "Europe/Berlin") == utc(2027, 10, 31, 0, 30)
+    assert times.to_utc("2027-10-31T02:30", "Europe/Berlin") == utc(2027, 10, 31, 0, 30)
 
 
 def test_scheduling_uses_the_posts_time_zone_and_refuses_the_past(session, crew):
     hub = hub_account(session, crew)
     post = draft(session, crew, [hub])
-    scheduling.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
+    timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
                              when="2031-06-01T18:30", timezone="Asia/Kolkata")
     session.commit()
     fresh = session.get(Post, post.id)
@@ -68,10 +71,10 @@ def test_scheduling_uses_the_posts_time_zone_and_refuses_the_past(session, crew)
     [target] = targets_of(session, post)
     assert (target.status, target.due_at) == ("pending", utc(2031, 6, 1, 13))
     with pytest.raises(ValidationError, match="in the past"):
-        scheduling.reschedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
+        timing.reschedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
                                    when=utcnow() - timedelta(hours=1))
     with pytest.raises(ValidationError, match="time zone"):
-        scheduling.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
+        timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
                                  when="2031-06-01T18:30", timezone="Mars/Olympus")
 
 
@@ -87,7 +90,7 @@ def test_a_weekly_slot_keeps_its_local_time_across_daylight_saving_changes(tz, b
     slot = TimeSlot(account_id=0, weekday=6, local_time=time(10, 0))  # Sundays 10:00, local
     day = datetime.fromisoformat(change)
     start, end = (day - timedelta(days=7)).replace(tzinfo=UTC), (day + timedelta(days=8)).replace(tzinfo=UTC)
-    times = scheduling.slot_times([slot], timezone=tz, start=start, end=end)
+    times = timing.slot_times([slot], timezone=tz, start=start, end=end)
     assert [t.hour for t in times] == [before, after, after]
     assert all(t.astimezone(ZoneInfo(tz)).hour == 10 for t in times)
     assert (times[1] - times[0]) == timedelta(days=7, hours=after - before)
@@ -95,8 +98,8 @@ def test_a_weekly_slot_keeps_its_local_time_across_daylight_saving_changes(tz, b
 
 def test_slots_on_the_change_night_itself_fall_at_a_real_time(session):
     slots = [TimeSlot(account_id=0, weekday=6, local_time=time(2, 30))]
-    spring = scheduling.slot_times(slots, timezone="Europe/Berlin", start=utc(2026, 3, 28), end=utc(2026, 3, 30))
-    autumn = scheduling.slot_times(slots, timezone="Europe/Berlin", start=utc(2026, 10, 24), end=utc(2026, 10, 26))
+    spring = timing.slot_times(slots, timezone="Europe/Berlin", start=utc(2026, 3, 28), end=utc(2026, 3, 30))
+    autumn = timing.slot_times(slots, timezone="Europe/Berlin", start=utc(2026, 10, 24), end=utc(2026, 10, 26))
     assert spring == [utc(2026, 3, 29, 1, 30)]  # 03:30 CEST: the skipped hour moves forward
     assert autumn == [utc(2026, 10, 25, 0, 30)]  # once, the first 02:30
 
@@ -105,22 +108,22 @@ def test_add_to_queue_takes_each_accounts_next_free_slot_in_its_own_time_zone(se
     berlin = hub_account(session, crew)
     platform_accounts.update_account(session, team_id=crew.team.id, actor_id=crew.owner.id, account_id=berlin.id,
                                      timezone="Europe/Berlin")
-    platform_accounts.set_time_slots(session, team_id=crew.team.id, actor_id=crew.owner.id, account_id=berlin.id,
+    queue.set_time_slots(session, team_id=crew.team.id, actor_id=crew.owner.id, account_id=berlin.id,
                                      slots=[(6, "10:00")])  # Sundays 10:00 Berlin time
     session.commit()
     after = utc(2027, 3, 20, 12)  # Saturday before the spring change (2027-03-28)
     posts = [draft(session, crew, [berlin], f"queued {i}") for i in range(3)]
     for post in posts:
-        scheduling.add_to_queue(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, after=after)
+        timing.add_to_queue(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, after=after)
         session.commit()
     times = [session.get(Post, p.id).scheduled_at for p in posts]
     assert times == [local("Europe/Berlin", 2027, 3, 21, 10), local("Europe/Berlin", 2027, 3, 28, 10),
                      local("Europe/Berlin", 2027, 4, 4, 10)]
     assert [t.astimezone(UTC).hour for t in times] == [9, 8, 8]
     # The slot of a cancelled post is free again.
-    scheduling.cancel_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=posts[1].id)
+    timing.cancel_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=posts[1].id)
     late = draft(session, crew, [berlin], "late")
-    scheduling.add_to_queue(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=late.id, after=after)
+    timing.add_to_queue(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=late.id, after=after)
     session.commit()
     assert session.get(Post, late.id).scheduled_at == local("Europe/Berlin", 2027, 3, 28, 10)
 
@@ -129,21 +132,21 @@ def test_add_to_queue_without_slots_says_what_to_do(session, crew):
     hub = hub_account(session, crew)
     post = draft(session, crew, [hub])
     with pytest.raises(ValidationError, match="no free time slot.*Settings"):
-        scheduling.add_to_queue(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id)
+        timing.add_to_queue(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id)
 
 
 def test_queue_slots_for_the_calendar_show_which_are_taken(session, crew):
     hub = hub_account(session, crew)
-    platform_accounts.set_time_slots(session, team_id=crew.team.id, actor_id=crew.owner.id, account_id=hub.id,
+    queue.set_time_slots(session, team_id=crew.team.id, actor_id=crew.owner.id, account_id=hub.id,
                                      slots=[(0, "09:00"), (2, time(17, 30))])
     post = draft(session, crew, [hub])
-    scheduling.add_to_queue(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, after=utc(2027, 5, 1))
+    timing.add_to_queue(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, after=utc(2027, 5, 1))
     session.commit()
-    slots = scheduling.list_queue_slots(session, team_id=crew.team.id, user_id=crew.viewer.id, account_id=hub.id,
+    slots = timing.list_queue_slots(session, team_id=crew.team.id, user_id=crew.viewer.id, account_id=hub.id,
                                         start=utc(2027, 5, 1), end=utc(2027, 5, 15))
     assert slots[:2] == [(utc(2027, 5, 3, 9), True), (utc(2027, 5, 5, 17, 30), False)]
     with pytest.raises(PermissionDenied):
-        platform_accounts.set_time_slots(session, team_id=crew.team.id, actor_id=crew.editor.id, account_id=hub.id, slots=[])
+        queue.set_time_slots(session, team_id=crew.team.id, actor_id=crew.editor.id, account_id=hub.id, slots=[])
 
 
 # ---- moving, cancelling, publishing now ---------------------------------------------------------
@@ -151,8 +154,8 @@ def test_queue_slots_for_the_calendar_show_which_are_taken(session, crew):
 def test_dragging_a_scheduled_post_moves_every_target(session, crew):
     hub = hub_account(session, crew)
     post = draft(session, crew, [hub])
-    scheduling.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=utc(2031, 1, 1, 9))
-    scheduling.reschedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=utc(2031, 1, 2, 10))
+    timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=utc(2031, 1, 1, 9))
+    timing.reschedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=utc(2031, 1, 2, 10))
     session.commit()
     [target] = targets_of(session, post)
     assert session.get(Post, post.id).scheduled_at == utc(2031, 1, 2, 10)
@@ -163,13 +166,13 @@ def test_publish_now_goes_out_at_once_and_only_for_admins(session, crew):
     hub = hub_account(session, crew)
     post = draft(session, crew, [hub])
     with pytest.raises(PermissionDenied, match="approval"):
-        scheduling.publish_now(session, team_id=crew.team.id, actor_id=crew.editor.id, post_id=post.id)
-    scheduling.publish_now(session, team_id=crew.team.id, actor_id=crew.admin.id, post_id=post.id)
+        timing.publish_now(session, team_id=crew.team.id, actor_id=crew.editor.id, post_id=post.id)
+    timing.publish_now(session, team_id=crew.team.id, actor_id=crew.admin.id, post_id=post.id)
     session.commit()
-    assert [o.status for o in publisher.publish_due()] == ["published"]
+    assert [o.status for o in engine.publish_due()] == ["published"]
     assert status_of(session, post) == "published"
     with pytest.raises(ValidationError, match="no longer be changed"):
-        scheduling.reschedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
+        timing.reschedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
                                    when=utcnow() + timedelta(days=1))
 
 
@@ -177,14 +180,14 @@ def test_cancel_stops_waiting_targets_and_unschedule_returns_to_draft(session, c
     hub = hub_account(session, crew)
     a, b = draft(session, crew, [hub], "a"), draft(session, crew, [hub], "b")
     for post in (a, b):
-        scheduling.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=utc(2031, 1, 1))
-    scheduling.cancel_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=a.id)
-    scheduling.unschedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=b.id)
+        timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=utc(2031, 1, 1))
+    timing.cancel_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=a.id)
+    timing.unschedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=b.id)
     session.commit()
     assert (status_of(session, a), [t.status for t in targets_of(session, a)]) == ("cancelled", ["cancelled"])
     assert (status_of(session, b), [t.status for t in targets_of(session, b)]) == ("draft", ["draft"])
     with pytest.raises(PermissionDenied):
-        scheduling.cancel_post(session, team_id=crew.team.id, actor_id=crew.editor.id, post_id=b.id)
+        timing.cancel_post(session, team_id=crew.team.id, actor_id=crew.editor.id, post_id=b.id)
 
 
 # ---- missed window ------------------------------------------------------------------------------
@@ -192,16 +195,16 @@ def test_cancel_stops_waiting_targets_and_unschedule_returns_to_draft(session, c
 def test_a_post_whose_time_passed_long_ago_is_missed_not_published_late(session, crew):
     hub = hub_account(session, crew)
     post = due_post(session, crew, [hub], "Stale news", seconds_ago=2 * 3600)  # the scheduler was down
-    assert publisher.publish_due() == []
-    assert scheduling.sweep_missed() == 1
+    assert engine.publish_due() == []
+    assert timing.sweep_missed() == 1
     assert [t.status for t in targets_of(session, post)] == ["missed"]
     assert status_of(session, post) == "missed"
     assert session.exec(select(Notification).where(Notification.user_id == crew.owner.id, Notification.kind == "post_missed")).one()
     assert session.exec(select(Email).where(Email.subject.contains("missed its time"))).first()
     # The owner decides: publish it now after all.
-    scheduling.publish_now(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id)
+    timing.publish_now(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id)
     session.commit()
-    assert [o.status for o in publisher.publish_due()] == ["published"]
+    assert [o.status for o in engine.publish_due()] == ["published"]
     assert status_of(session, post) == "published"
 
 
@@ -209,27 +212,27 @@ def test_the_missed_window_is_configurable(session, crew, monkeypatch):
     monkeypatch.setenv("PUBLISH_MISSED_AFTER_MINUTES", "180")
     hub = hub_account(session, crew)
     post = due_post(session, crew, [hub], seconds_ago=2 * 3600)
-    assert scheduling.sweep_missed() == 0
-    assert [o.status for o in publisher.publish_due()] == ["published"]
+    assert timing.sweep_missed() == 0
+    assert [o.status for o in engine.publish_due()] == ["published"]
     assert status_of(session, post) == "published"
 
 
 def test_retry_sends_failed_and_missed_targets_again(session, crew):
     hub = hub_account(session, crew)
     post = due_post(session, crew, [hub], seconds_ago=3 * 3600)
-    scheduling.sweep_missed()
-    scheduling.retry_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id)
+    timing.sweep_missed()
+    timing.retry_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id)
     session.commit()
-    assert [o.status for o in publisher.publish_due()] == ["published"]
+    assert [o.status for o in engine.publish_due()] == ["published"]
 
 
 # ---- recurrence ---------------------------------------------------------------------------------
 
 def test_each_occurrence_is_made_from_the_previous_scheduled_time_at_the_same_local_hour():
-    at = scheduling.to_utc("2027-03-27T09:00", "Europe/Berlin")
-    nxt = scheduling.next_occurrence(at, every=1, unit="day", timezone="Europe/Berlin")
+    at = times.to_utc("2027-03-27T09:00", "Europe/Berlin")
+    nxt = times.next_occurrence(at, every=1, unit="day", timezone="Europe/Berlin")
     assert nxt.astimezone(ZoneInfo("Europe/Berlin")).hour == 9 and nxt - at == timedelta(hours=23)
-    weekly = scheduling.next_occurrence(utc(2027, 1, 4, 12), every=2, unit="week", timezone="UTC")
+    weekly = times.next_occurrence(utc(2027, 1, 4, 12), every=2, unit="week", timezone="UTC")
     assert weekly == utc(2027, 1, 18, 12)
 
 
@@ -237,17 +240,17 @@ def test_recurring_post_creates_one_occurrence_at_a_time_ahead_of_its_time(sessi
     hub = hub_account(session, crew)
     post = draft(session, crew, [hub], "Daily tip")
     start = utcnow() + timedelta(hours=1)
-    scheduling.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=start)
-    scheduling.set_recurrence(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, every=1, unit="day")
+    timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=start)
+    timing.set_recurrence(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, every=1, unit="day")
     session.commit()
-    assert scheduling.materialize_recurrences() == []  # the next one is 25 h away, the lookahead 24 h
-    created = scheduling.materialize_recurrences(now=utcnow() + timedelta(hours=2))
+    assert timing.materialize_recurrences() == []  # the next one is 25 h away, the lookahead 24 h
+    created = timing.materialize_recurrences(now=utcnow() + timedelta(hours=2))
     assert len(created) == 1
     occurrence = session.get(Post, created[0])
     assert occurrence.scheduled_at == start + timedelta(days=1) and occurrence.status == "scheduled"
     assert occurrence.recurrence_source_id == post.id and occurrence.text == "Daily tip"
     assert [t.status for t in targets_of(session, occurrence)] == ["pending"]
-    assert scheduling.materialize_recurrences(now=utcnow() + timedelta(hours=2)) == []  # never twice
+    assert timing.materialize_recurrences(now=utcnow() + timedelta(hours=2)) == []  # never twice
     calendar = publishing.list_calendar(session, team_id=crew.team.id, user_id=crew.owner.id,
                                         start=start, end=start + timedelta(days=5))
     projected = [e for e in calendar if e.projected]
@@ -258,11 +261,11 @@ def test_recurrence_never_catches_up_a_backlog_in_a_burst(session, crew):
     hub = hub_account(session, crew)
     post = draft(session, crew, [hub], "Every day")
     start = utcnow() + timedelta(hours=1)
-    scheduling.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=start)
-    scheduling.set_recurrence(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, every=1, unit="day")
+    timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=start)
+    timing.set_recurrence(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, every=1, unit="day")
     session.commit()
     # The scheduler was down for ten days.
-    created = scheduling.materialize_recurrences(now=start + timedelta(days=10, minutes=-30))
+    created = timing.materialize_recurrences(now=start + timedelta(days=10, minutes=-30))
     assert len(created) == 1, "one occurrence, not ten"
     assert session.get(Post, created[0]).scheduled_at == start + timedelta(days=10)
     session.expire_all()
@@ -275,11 +278,11 @@ def test_recurrence_stops_at_its_end_and_when_cancelled(session, crew):
     hub = hub_account(session, crew)
     post = draft(session, crew, [hub], "Weekly")
     start = utcnow() + timedelta(hours=1)
-    scheduling.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=start)
-    scheduling.set_recurrence(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, every=1, unit="week",
+    timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=start)
+    timing.set_recurrence(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, every=1, unit="week",
                               until=start + timedelta(days=10))
     session.commit()
-    assert len(scheduling.materialize_recurrences(now=start + timedelta(days=6, hours=12))) == 1
-    assert scheduling.materialize_recurrences(now=start + timedelta(days=13, hours=12)) == []
+    assert len(timing.materialize_recurrences(now=start + timedelta(days=6, hours=12))) == 1
+    assert timing.materialize_recurrences(now=start + timedelta(days=13, hours=12)) == []
     with pytest.raises(ValidationError):
-        scheduling.set_recurrence(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, every=0, unit="day")
+        timing.set_recurrence(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, every=0, unit="day")

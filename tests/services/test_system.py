@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
-from socialhub import db
-from socialhub.models.system import AppFlag, SchedulerHeartbeat
-from socialhub.services import system
+from socialhub.core import db
+from socialhub.core.models import AppFlag, SchedulerHeartbeat
+from socialhub.core import system
 
 
 def test_beat_upserts_one_row_per_instance(session):

@@ -7,17 +7,17 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from socialhub.models.accounts import Invite, Team, TeamMember, User
-from socialhub.models.mail import Email
-from socialhub.models.notifications import Notification
-from socialhub.services import accounts, teams
-from socialhub.services.errors import NotFound, PermissionDenied, ValidationError
+from socialhub.identity.models import Invite, Team, TeamMember, User
+from socialhub.core.models import Email
+from socialhub.identity.models import Notification
+from socialhub.identity import teams, users
+from socialhub.core.errors import NotFound, PermissionDenied, ValidationError
 
 PASSWORD = "correct horse battery"
 
 
 def make_user(session, name: str) -> User:
-    user = accounts.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD)
+    user = users.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD)
     session.commit()
     return user
 
@@ -322,7 +322,7 @@ def test_delete_account_hands_shared_team_to_the_admin(session, crew):
     team, p = crew
     olga = p["Olga"]
     personal = personal_team_id(session, olga)
-    accounts.delete_account(session, user_id=olga.id, password=PASSWORD)
+    users.delete_account(session, user_id=olga.id, password=PASSWORD)
     session.commit()
     assert session.get(Team, personal) is None
     assert session.get(Team, team.id) is not None
@@ -336,7 +336,7 @@ def test_delete_account_without_admin_promotes_the_longest_standing_member(sessi
     team = shared_team(session, olga)
     add_member(session, team, eddie, "editor")
     add_member(session, team, vera, "viewer")
-    accounts.delete_account(session, user_id=olga.id, password=PASSWORD)
+    users.delete_account(session, user_id=olga.id, password=PASSWORD)
     session.commit()
     assert role_of(session, team.id, eddie) == "owner"
     assert role_of(session, team.id, vera) == "viewer"
@@ -345,7 +345,7 @@ def test_delete_account_without_admin_promotes_the_longest_standing_member(sessi
 def test_delete_account_of_a_co_owner_promotes_nobody(session, crew):
     team, p = crew
     add_member(session, team, p["Zed"], "owner")
-    accounts.delete_account(session, user_id=p["Olga"].id, password=PASSWORD)
+    users.delete_account(session, user_id=p["Olga"].id, password=PASSWORD)
     session.commit()
     assert role_of(session, team.id, p["Adam"]) == "admin"
     assert role_of(session, team.id, p["Zed"]) == "owner"
@@ -354,7 +354,7 @@ def test_delete_account_of_a_co_owner_promotes_nobody(session, crew):
 def test_delete_account_removes_a_shared_team_left_empty(session):
     olga = make_user(session, "Olga")
     team = shared_team(session, olga)
-    accounts.delete_account(session, user_id=olga.id, password=PASSWORD)
+    users.delete_account(session, user_id=olga.id, password=PASSWORD)
     session.commit()
     assert session.get(Team, team.id) is None
     assert session.exec(select(Team)).all() == []

@@ -17,17 +17,22 @@ import pytest
 from reflex.state import State
 from sqlmodel import select
 
-from socialhub.db import session_scope
-from socialhub.integrations.platforms import OAuthTokens
-from socialhub.models.accounts import TeamMember
-from socialhub.models.publishing import Media, PlatformAccount, Post, PostComment, PostTarget, TimeSlot
-from socialhub.services import platform_accounts, publishing, publishing_status, scheduling, teams
-from socialhub.state import realtime
-from socialhub.state.accounts import AccountsState, connect_result_path
-from socialhub.state.app import AppState
-from socialhub.state.schedule import ScheduleState
-from socialhub.state.schedule_compose import MAX_TEXT, ComposeState
-from socialhub.state.schedule_rows import build_calendar, drop_prefill, safe_url
+from socialhub.core.db import session_scope
+from socialhub.channels.adapters import OAuthTokens
+from socialhub.identity.models import TeamMember
+from socialhub.media.models import Media
+from socialhub.channels.models import PlatformAccount
+from socialhub.schedule.models import Post, PostComment, PostTarget, TimeSlot
+from socialhub.channels import accounts as platform_accounts
+from socialhub.schedule.hub import timeline
+from socialhub.schedule import posts, status, times, timing
+from socialhub.identity import teams
+from socialhub.ui import clients, realtime
+from socialhub.channels.state.accounts import AccountsState, connect_result_path
+from socialhub.ui.state import AppState
+from socialhub.schedule.state.calendar import ScheduleState
+from socialhub.schedule.state.compose import ComposeState, MAX_TEXT
+from socialhub.schedule.state.rows import build_calendar, drop_prefill, safe_url
 from tests.state.test_state_handlers import (
     as_list,
     db_all,
@@ -64,7 +69,7 @@ def connect(team_id: int, user_id: int, platform: str, external_id: str, handle:
 
 def hub(team_id: int, user_id: int) -> int:
     with session_scope() as session:
-        return platform_accounts.connect_hub_account(session, team_id=team_id, actor_id=user_id).id
+        return timeline.connect_hub_account(session, team_id=team_id, actor_id=user_id).id
 
 
 def add_member(team_id: int, user, role: str) -> None:
@@ -105,7 +110,7 @@ class FakeUpload:
 
 @pytest.fixture(autouse=True)
 def fresh_realtime_registry(monkeypatch):
-    monkeypatch.setattr(realtime, "_clients", defaultdict(set))
+    monkeypatch.setattr(clients, "_clients", defaultdict(set))
 
 
 @pytest.fixture
@@ -195,7 +200,7 @@ def test_hostile_text_is_kept_verbatim_and_a_huge_paste_is_refused_without_losin
 def test_a_save_that_conflicts_keeps_what_was_typed_and_says_why(ada):
     state = compose(ada, "Mine")
     with session_scope() as session:  # a teammate saves in between
-        publishing.update_post(session, team_id=personal_team(ada), actor_id=ada.id, post_id=state.post_id, text="Theirs")
+        posts.update_post(session, team_id=personal_team(ada), actor_id=ada.id, post_id=state.post_id, text="Theirs")
     state.commit_text("Mine, longer")
     assert "Someone else changed this post" in state.save_error
     assert state.save_status == "Not saved"
@@ -219,7 +224,7 @@ def test_platform_versions_thread_split_and_back_to_the_main_text(ada):
     state.edit_part("x", 1, "A new ending 3/3")
     state.commit_variant()
     with session_scope() as session:
-        (variant,) = publishing.get_post(session, team_id=team_id, user_id=ada.id, post_id=state.post_id).variants
+        (variant,) = posts.get_post(session, team_id=team_id, user_id=ada.id, post_id=state.post_id).variants
     assert variant.thread_parts[1] == "A new ending 3/3"
 
     state.use_main_text("x")
@@ -400,7 +405,7 @@ def test_the_tag_filter_narrows_the_list_and_the_calendar(ada):
 
 def publishing_list(user):
     with session_scope() as session:
-        return publishing.list_posts(session, team_id=personal_team(user), user_id=user.id).items
+        return posts.list_posts(session, team_id=personal_team(user), user_id=user.id).items
 
 
 def test_the_panel_shows_status_errors_and_links_and_offers_actions_by_role(team):
@@ -427,7 +432,7 @@ def test_the_panel_shows_status_errors_and_links_and_offers_actions_by_role(team
     assert "editor" in vi_cal.panel_error or "not" in vi_cal.panel_error
     assert db_get(Post, post_id).status == "pending_approval"
 
-    from socialhub.models.accounts import User
+    from socialhub.identity.models import User
     owner = db_get(User, ada_id)
     owner_cal = make_state(ScheduleState, token=login_token(owner), path="/schedule")
     owner_cal.load()
@@ -453,7 +458,7 @@ def test_the_panel_shows_status_errors_and_links_and_offers_actions_by_role(team
         target = session.exec(select(PostTarget).where(PostTarget.post_id == post_id)).one()
         target.status, target.last_error, target.url = "failed", "Bluesky said: <b>nope</b>", "javascript:alert(1)"
         session.add(target)
-        publishing_status.refresh_post_statuses(session, post_ids=[post_id])
+        status.refresh_post_statuses(session, post_ids=[post_id])
     owner_cal.open_post(post_id)
     (row,) = owner_cal.panel.targets
     assert (row.status_label, row.error, row.url) == ("failed", "Bluesky said: <b>nope</b>", "")
@@ -469,7 +474,7 @@ def test_missed_post_can_be_published_now_or_rescheduled(ada):
         for target in session.exec(select(PostTarget).where(PostTarget.post_id == post_id)):
             target.status, target.due_at = "missed", None
             session.add(target)
-        publishing_status.refresh_post_statuses(session, post_ids=[post_id])
+        status.refresh_post_statuses(session, post_ids=[post_id])
     cal = make_state(ScheduleState, token=login_token(ada), path="/schedule")
     cal.load()
     cal.open_post(post_id)
@@ -510,8 +515,8 @@ def test_a_posts_event_refreshes_the_open_calendar_without_a_reload(ada):
         for target in session.exec(select(PostTarget).where(PostTarget.post_id == post_id)):
             target.status, target.url, target.platform_post_id = "published", "https://example.com/p/1", "1"
             session.add(target)
-        publishing_status.refresh_post_statuses(session, post_ids=[post_id])
-    event = {"kind": publishing_status.EVENT_KIND, "user_ids": [ada.id],
+        status.refresh_post_statuses(session, post_ids=[post_id])
+    event = {"kind": status.EVENT_KIND, "user_ids": [ada.id],
              "data": {"team_id": personal_team(ada), "post_ids": [post_id]}}
     asyncio.run(realtime._deliver(FakeApp(root), event))
     assert [p.status_label for d in cal.agenda for p in d.posts] == ["published"]
@@ -657,4 +662,4 @@ def test_day_view_rows_follow_local_midnight_across_dst():
     assert len(cal.grid_rows) == 96 and cal.grid_rows[-1].cells[0].zone == "2026-03-29T23:45"
     assert sum(c.now for row in cal.grid_rows for c in row.cells) == 1
     assert safe_url("javascript:alert(1)") == "" and safe_url("https://x.com/a") == "https://x.com/a"
-    assert scheduling.to_utc("2026-03-29T02:30", "Europe/Berlin").hour == 1  # the skipped hour moves on
+    assert times.to_utc("2026-03-29T02:30", "Europe/Berlin").hour == 1  # the skipped hour moves on

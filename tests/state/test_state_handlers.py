@@ -19,16 +19,16 @@ import pytest
 from reflex.state import State
 from sqlmodel import select
 
-from socialhub.db import session_scope
-from socialhub.models.accounts import Invite, LoginAttempt, LoginTicket, ProviderKey, Team, TeamMember, User
-from socialhub.models.notifications import Notification
-from socialhub.services import accounts, notifications, teams
-from socialhub.services.secrets import hash_token
-from socialhub.state import realtime
-from socialhub.state.app import AppState
-from socialhub.state.auth import AuthState
-from socialhub.state.auth_cookie import COOKIE_NAME
-from socialhub.state.settings import SettingsState
+from socialhub.core.db import session_scope
+from socialhub.identity.models import Invite, LoginAttempt, LoginTicket, ProviderKey, Team, TeamMember, User
+from socialhub.identity.models import Notification
+from socialhub.identity import notifications, teams, users
+from socialhub.core.secrets import hash_token
+from socialhub.ui import clients, realtime
+from socialhub.ui.state import AppState
+from socialhub.identity.state.auth import AuthState
+from socialhub.identity.cookie import COOKIE_NAME
+from socialhub.identity.state.settings import SettingsState
 
 PASSWORD = "correct horse battery"
 
@@ -85,12 +85,12 @@ def script_of(result) -> str | None:
 
 def sign_up(name: str) -> User:
     with session_scope() as session:
-        return accounts.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD)
+        return users.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD)
 
 
 def login_token(user: User) -> str:
     with session_scope() as session:
-        return accounts.redeem_login_ticket(session, ticket=accounts.create_login_ticket(session, user_id=user.id))[0]
+        return users.redeem_login_ticket(session, ticket=users.create_login_ticket(session, user_id=user.id))[0]
 
 
 def personal_team(user: User) -> int:
@@ -110,7 +110,7 @@ def db_all(stmt) -> list:
 
 @pytest.fixture(autouse=True)
 def fresh_realtime_registry(monkeypatch):
-    monkeypatch.setattr(realtime, "_clients", defaultdict(set))
+    monkeypatch.setattr(clients, "_clients", defaultdict(set))
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ def test_sign_in_never_sends_the_browser_off_site(ada, next_path):
 
 
 def test_sign_in_is_rate_limited_per_client_ip(ada):
-    for i in range(accounts.MAX_FAILURES_PER_IP):
+    for i in range(users.MAX_FAILURES_PER_IP):
         make_state(AuthState, ip="192.0.2.1").sign_in({"email": f"x{i}@example.com", "password": "wrong pass"})
     state = make_state(AuthState, ip="192.0.2.1")
     assert as_list(state.sign_in({"email": "ada@example.com", "password": PASSWORD})) == []
@@ -237,7 +237,7 @@ def test_guard_without_a_session_redirects_to_signin(database_url):
     assert redirect_target(state.guard()) == "/signin?next=/feed"
     state = make_state(AppState, cookie=f"{COOKIE_NAME}=forged", path="/chat")
     assert redirect_target(state.guard()) == "/signin?next=/chat"
-    assert realtime.clients_of(0) == []
+    assert clients.clients_of(0) == []
 
 
 def test_guard_loads_the_shell_and_registers_the_browser(ada):
@@ -250,7 +250,7 @@ def test_guard_loads_the_shell_and_registers_the_browser(ada):
     assert state.unread == 1
     assert state.bell[0]["title"] == "Hi <b>Ada</b>"
     assert state.bell[0]["link"] == ""  # only same-site links are shown
-    assert realtime.clients_of(ada.id) == ["client-token-1"]
+    assert clients.clients_of(ada.id) == ["client-token-1"]
 
 
 def test_mark_bell_read_marks_only_the_signed_in_users_notifications(ada):
@@ -300,14 +300,14 @@ def test_signed_out_session_stops_working_in_handlers(ada):
     state = make_state(SettingsState, token=token)
     assert redirect_target(state.load()) is None
     with session_scope() as session:
-        accounts.end_session(session, token=token)
+        users.end_session(session, token=token)
     assert redirect_target(state.save_profile({"name": "Later", "timezone": "UTC"})) == "/signin?next=/settings"
     assert db_get(User, ada.id).name == "Ada"
 
 
 def test_load_fills_the_settings_page(ada):
     with session_scope() as session:
-        accounts.set_provider_key(session, user_id=ada.id, provider="openai", key="sk-secret-abcd1234")
+        users.set_provider_key(session, user_id=ada.id, provider="openai", key="sk-secret-abcd1234")
     state = make_state(SettingsState, token=login_token(ada))
     state.load()
     assert state.is_owner and state.can_manage
@@ -356,8 +356,8 @@ def test_a_cookie_for_ada_never_acts_on_bobs_team(ada, bobs_team):
     with session_scope() as session:
         bob_invite, _ = teams.invite_member(session, team_id=bob_team, actor_id=bob.id, email="x@example.com",
                                             role="viewer")
-        accounts.set_provider_key(session, user_id=bob.id, provider="openai", key="sk-bob-key-0000")
-        accounts.set_provider_key(session, user_id=ada.id, provider="openai", key="sk-ada-key-0000")
+        users.set_provider_key(session, user_id=bob.id, provider="openai", key="sk-bob-key-0000")
+        users.set_provider_key(session, user_id=ada.id, provider="openai", key="sk-ada-key-0000")
 
     def bob_side():
         with session_scope() as session:

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from socialhub.integrations import ai
+from socialhub import ai
 
 TEXT = ("Rust 1.80 was released on Thursday with a long list of improvements to the compiler. "
         "The release makes incremental builds faster for large workspaces. Cargo also gained a new lint "

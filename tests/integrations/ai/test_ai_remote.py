@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from socialhub.integrations import ai
-from socialhub.integrations.ai.anthropic_provider import AnthropicText
-from socialhub.integrations.ai.openai_provider import OpenAIImage, OpenAIText
+from socialhub import ai
+from socialhub.ai.anthropic_provider import AnthropicText
+from socialhub.ai.openai_provider import OpenAIImage, OpenAIText
 from tests.integrations.ai.fakes import FakeAI, png_bytes
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from socialhub.integrations.feeds import (
-    NEAR_DUPLICATE_BITS,
-    SAME_STORY_SIMILARITY,
+from socialhub.feed.ingest import (
     hamming_distance,
     is_near_duplicate,
+    NEAR_DUPLICATE_BITS,
+    SAME_STORY_SIMILARITY,
     story_fingerprint,
     story_similarity,
 )

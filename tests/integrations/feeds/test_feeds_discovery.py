@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from socialhub.integrations.feeds import discover_feeds
+from socialhub.feed.ingest import discover_feeds
 
 
 def test_feed_links_are_found_in_page_order_and_made_absolute():

@@ -7,15 +7,15 @@ import socket
 import httpx
 import pytest
 
-from socialhub.integrations.feeds import (
+from socialhub.feed.ingest import (
     FeedConnectionError,
     FeedError,
     FeedHTTPError,
     FeedTimeout,
     FeedTooLarge,
     FeedTooManyRedirects,
-    NotAFeed,
     fetch_feed,
+    NotAFeed,
 )
 from tests.fakes.feeds import make_rss
 

@@ -6,15 +6,15 @@ import asyncio
 
 import pytest
 
-from socialhub.integrations.feeds import (
+from socialhub.feed.ingest import (
     FeedHTTPError,
     FeedTimeout,
+    fetch_feed_async,
+    fetch_many,
     FetchRequest,
     FetchResult,
     HostLimiter,
     NotAFeed,
-    fetch_feed_async,
-    fetch_many,
 )
 from tests.fakes.feeds import ConcurrencyGauge, FeedServer, make_rss
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from socialhub.integrations.feeds import FeedParseError, NotAFeed, parse_feed
+from socialhub.feed.ingest import FeedParseError, NotAFeed, parse_feed
 
 
 def test_rss091_netscape_feed_is_read_with_its_latin1_declaration(sample):

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from socialhub.integrations.feeds import OpmlError, OpmlOutline, build_opml, parse_opml
-from socialhub.integrations.feeds.opml import parse_xml_safely
+from socialhub.feed.ingest import build_opml, OpmlError, OpmlOutline, parse_opml
+from socialhub.feed.ingest.opml import parse_xml_safely
 
 FEEDLY_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="1.0">

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from socialhub.integrations.feeds import FeedParseError, NotAFeed, parse_feed
+from socialhub.feed.ingest import FeedParseError, NotAFeed, parse_feed
 from tests.fakes.feeds import make_rss
 
 CAFE_FEED = (

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from socialhub.integrations.feeds import excerpt, html_to_text, parse_feed, sanitize_html
+from socialhub.feed.ingest import excerpt, html_to_text, parse_feed, sanitize_html
 
 BASE = "https://blog.example/2024/03/post/"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from socialhub.integrations.feeds import SUGGESTED_SOURCES, normalize_url
+from socialhub.feed.ingest import normalize_url, SUGGESTED_SOURCES
 
 
 def test_suggested_sources_are_unique_https_feeds_in_known_categories():

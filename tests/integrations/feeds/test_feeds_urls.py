@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from socialhub.integrations.feeds import normalize_url
+from socialhub.feed.ingest import normalize_url
 
 
 @pytest.mark.parametrize(

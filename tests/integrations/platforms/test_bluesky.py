@@ -8,15 +8,15 @@ from dataclasses import replace
 
 import pytest
 
-from socialhub.integrations.platforms.bluesky import BlueskyAdapter, tid_for_key
-from socialhub.integrations.platforms.exceptions import (
+from socialhub.channels.adapters.bluesky import BlueskyAdapter, tid_for_key
+from socialhub.channels.adapters.exceptions import (
     AuthError,
     PlatformError,
     RateLimitError,
     UnknownOutcomeError,
     ValidationError,
 )
-from socialhub.integrations.platforms.types import AccountCredentials, MediaItem, PublishRequest, ThreadPart
+from socialhub.channels.adapters.types import AccountCredentials, MediaItem, PublishRequest, ThreadPart
 
 
 @pytest.fixture

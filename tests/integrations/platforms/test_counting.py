@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import regex
 
-from socialhub.integrations.platforms import text as text_module
-from socialhub.integrations.platforms.bluesky import BlueskyAdapter
-from socialhub.integrations.platforms.mastodon import MastodonAdapter
-from socialhub.integrations.platforms.text import (
+from socialhub.channels.adapters import text as text_module
+from socialhub.channels.adapters.bluesky import BlueskyAdapter
+from socialhub.channels.adapters.mastodon import MastodonAdapter
+from socialhub.channels.adapters.text import (
     _approximate_graphemes,
     count_bluesky,
     count_graphemes,
@@ -16,8 +16,8 @@ from socialhub.integrations.platforms.text import (
     count_x,
     find_urls,
 )
-from socialhub.integrations.platforms.types import PublishRequest
-from socialhub.integrations.platforms.x import XAdapter
+from socialhub.channels.adapters.types import PublishRequest
+from socialhub.channels.adapters.x import XAdapter
 
 FAMILY = "\U0001F468\u200D\U0001F469\u200D\U0001F467\u200D\U0001F466"  # man, woman, girl, boy joined by ZWJ
 FLAG = "\U0001F1E9\U0001F1EA"  # DE

@@ -6,9 +6,14 @@ import json
 
 import pytest
 
-from socialhub.integrations.platforms.exceptions import AuthError, PlatformError, RateLimitError, UnknownOutcomeError
-from socialhub.integrations.platforms.facebook import FacebookAdapter
-from socialhub.integrations.platforms.types import AccountCredentials, MediaItem, PublishRequest
+from socialhub.channels.adapters.exceptions import (
+    AuthError,
+    PlatformError,
+    RateLimitError,
+    UnknownOutcomeError,
+)
+from socialhub.channels.adapters.facebook import FacebookAdapter
+from socialhub.channels.adapters.types import AccountCredentials, MediaItem, PublishRequest
 
 REDIRECT = "https://socialhub.example/oauth/facebook/callback"
 

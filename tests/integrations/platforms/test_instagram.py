@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from socialhub.integrations.platforms.exceptions import (
+from socialhub.channels.adapters.exceptions import (
     AuthError,
     MediaRejectedError,
     NotSupported,
@@ -13,8 +13,8 @@ from socialhub.integrations.platforms.exceptions import (
     UnknownOutcomeError,
     ValidationError,
 )
-from socialhub.integrations.platforms.instagram import InstagramAdapter
-from socialhub.integrations.platforms.types import AccountCredentials, MediaItem, PublishRequest
+from socialhub.channels.adapters.instagram import InstagramAdapter
+from socialhub.channels.adapters.types import AccountCredentials, MediaItem, PublishRequest
 
 REDIRECT = "https://socialhub.example/oauth/instagram/callback"
 

@@ -6,15 +6,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from socialhub.integrations.platforms.exceptions import (
+from socialhub.channels.adapters.exceptions import (
     AuthError,
     PlatformError,
     RateLimitError,
     UnknownOutcomeError,
     ValidationError,
 )
-from socialhub.integrations.platforms.linkedin import LinkedInAdapter, from_little_text, to_little_text
-from socialhub.integrations.platforms.types import AccountCredentials, MediaItem, PublishRequest, ThreadPart
+from socialhub.channels.adapters.linkedin import from_little_text, LinkedInAdapter, to_little_text
+from socialhub.channels.adapters.types import AccountCredentials, MediaItem, PublishRequest, ThreadPart
 
 REDIRECT = "https://socialhub.example/oauth/linkedin/callback"
 

@@ -7,15 +7,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from socialhub.integrations.platforms.exceptions import (
+from socialhub.channels.adapters.exceptions import (
     AuthError,
     PlatformError,
     RateLimitError,
     UnknownOutcomeError,
     ValidationError,
 )
-from socialhub.integrations.platforms.mastodon import MastodonAdapter
-from socialhub.integrations.platforms.types import AccountCredentials, MediaItem, PublishRequest, ThreadPart
+from socialhub.channels.adapters.mastodon import MastodonAdapter
+from socialhub.channels.adapters.types import AccountCredentials, MediaItem, PublishRequest, ThreadPart
 
 REDIRECT = "https://socialhub.example/oauth/mastodon/callback"
 

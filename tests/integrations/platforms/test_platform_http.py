@@ -8,8 +8,13 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from socialhub.integrations.platforms.exceptions import AuthError, PlatformError, RateLimitError, UnknownOutcomeError
-from socialhub.integrations.platforms.http import ApiClient, retry_after_seconds
+from socialhub.channels.adapters.exceptions import (
+    AuthError,
+    PlatformError,
+    RateLimitError,
+    UnknownOutcomeError,
+)
+from socialhub.channels.adapters.http import ApiClient, retry_after_seconds
 from tests.fakes.platforms.server import FakePlatformServer, RecordedRequest, Reply
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from socialhub.integrations.platforms.bluesky import BlueskyAdapter
-from socialhub.integrations.platforms.facebook import FacebookAdapter
-from socialhub.integrations.platforms.linkedin import LinkedInAdapter
-from socialhub.integrations.platforms.mastodon import MastodonAdapter
-from socialhub.integrations.platforms.threads import ThreadsAdapter
-from socialhub.integrations.platforms.types import MediaItem, PublishRequest, ThreadPart
-from socialhub.integrations.platforms.x import XAdapter
+from socialhub.channels.adapters.bluesky import BlueskyAdapter
+from socialhub.channels.adapters.facebook import FacebookAdapter
+from socialhub.channels.adapters.linkedin import LinkedInAdapter
+from socialhub.channels.adapters.mastodon import MastodonAdapter
+from socialhub.channels.adapters.threads import ThreadsAdapter
+from socialhub.channels.adapters.types import MediaItem, PublishRequest, ThreadPart
+from socialhub.channels.adapters.x import XAdapter
 
 
 def image(content_type: str = "image/jpeg", **kwargs) -> MediaItem:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from socialhub.integrations.platforms import ADAPTERS, get_adapter, register_adapter
-from socialhub.integrations.platforms.base import PlatformAdapter
-from socialhub.integrations.platforms.exceptions import NotSupported
-from socialhub.integrations.platforms.types import AccountCredentials
-from socialhub.integrations.platforms.x import XAdapter
+from socialhub.channels.adapters import ADAPTERS, get_adapter, register_adapter
+from socialhub.channels.adapters.base import PlatformAdapter
+from socialhub.channels.adapters.exceptions import NotSupported
+from socialhub.channels.adapters.types import AccountCredentials
+from socialhub.channels.adapters.x import XAdapter
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -61,8 +61,8 @@ def test_a_new_platform_is_one_registration_away():
 
 def test_the_integration_layer_imports_neither_reflex_nor_the_database():
     code = (
-        "import sys, socialhub.integrations.platforms as p; "
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('reflex', 'sqlmodel', 'sqlalchemy') or m.startswith('socialhub.models')]; "
+        "import sys, socialhub.channels.adapters as p; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('reflex', 'sqlmodel', 'sqlalchemy') or m.endswith('.models')]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env={"PYTHONPATH": str(REPO)})

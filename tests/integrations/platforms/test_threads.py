@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from socialhub.integrations.platforms.exceptions import (
+from socialhub.channels.adapters.exceptions import (
     AuthError,
     MediaRejectedError,
     PlatformError,
@@ -12,8 +12,8 @@ from socialhub.integrations.platforms.exceptions import (
     UnknownOutcomeError,
     ValidationError,
 )
-from socialhub.integrations.platforms.threads import ThreadsAdapter
-from socialhub.integrations.platforms.types import AccountCredentials, MediaItem, PublishRequest, ThreadPart
+from socialhub.channels.adapters.threads import ThreadsAdapter
+from socialhub.channels.adapters.types import AccountCredentials, MediaItem, PublishRequest, ThreadPart
 
 REDIRECT = "https://socialhub.example/oauth/threads/callback"
 

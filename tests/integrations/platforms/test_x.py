@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from socialhub.integrations.platforms import x as x_module
-from socialhub.integrations.platforms.exceptions import (
+from socialhub.channels.adapters import x as x_module
+from socialhub.channels.adapters.exceptions import (
     AuthError,
     MediaRejectedError,
     PlatformError,
@@ -17,8 +17,8 @@ from socialhub.integrations.platforms.exceptions import (
     UnknownOutcomeError,
     ValidationError,
 )
-from socialhub.integrations.platforms.types import AccountCredentials, MediaItem, PublishRequest, ThreadPart
-from socialhub.integrations.platforms.x import XAdapter
+from socialhub.channels.adapters.types import AccountCredentials, MediaItem, PublishRequest, ThreadPart
+from socialhub.channels.adapters.x import XAdapter
 
 REDIRECT = "https://socialhub.example/oauth/x/callback"
 

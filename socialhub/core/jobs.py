@@ -1,0 +1,29 @@
+"""Jobs of every scheduler process: the heartbeat `/health` reads (one row per process)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+from socialhub.core.db import session_scope
+from socialhub.core import system
+
+# One id per process, so several schedulers each keep their own heartbeat row.
+INSTANCE_ID = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def heartbeat() -> None:
+    with session_scope() as session:
+        system.beat(session, instance_id=INSTANCE_ID)
+
+
+def forget_instance() -> None:
+    with session_scope() as session:
+        system.forget_instance(session, instance_id=INSTANCE_ID)
+
+
+# The heartbeat's interval is the SCHEDULER_HEARTBEAT_SECONDS setting, filled in by the scheduler.
+JOBS = {
+    "heartbeat": (heartbeat, {"trigger": "interval", "seconds": None}, "local"),
+}
