@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from collections.abc import Callable
+from typing import Any
+
 import reflex as rx
 
 from socialhub.core.db import session_scope
 from socialhub.identity.models import User
-from socialhub.identity import notifications, teams
+from socialhub.core.errors import ServiceError
+from socialhub.identity import notifications, teams, users
 from socialhub.ui import clients
 from socialhub.identity.cookie import token_from_cookie_header
 
@@ -47,8 +51,6 @@ class AppState(rx.State):
 
     def _signed_in_user(self) -> User | None:
         """The user behind this browser's session cookie right now, or None."""
-        from socialhub.identity import users
-
         with session_scope() as session:
             user = users.user_for_token(session, token=self._session_token())
             if user is None:
@@ -61,6 +63,33 @@ class AppState(rx.State):
     def _to_signin(self):
         path = self.router.url.path or "/feed"
         return rx.redirect(f"/signin?next={path}" if path not in PUBLIC_PATHS else "/signin")
+
+    def _act(self, action: Callable[[Any, int], Any], success: str | Callable[[Any], Any] = "", *,
+             error_field: str = "", reload: Callable[[int], None] | None = None, toast_error: bool = True):
+        """The one way a page runs a service call for the signed-in user.
+
+        Re-checks the session (none: off to sign-in), runs `action(session, user_id)` in one
+        transaction, and on a `ServiceError` keeps nothing, shows its message in `error_field`
+        (if given) and as a toast. On success it clears `error_field`, calls `reload(user_id)`,
+        and returns `success(result)` when it is callable, else a success toast (if any).
+        """
+        user = self._signed_in_user()
+        if user is None:
+            return self._to_signin()
+        try:
+            with session_scope() as session:
+                result = action(session, user.id)
+        except ServiceError as exc:
+            if error_field:
+                setattr(self, error_field, str(exc))
+            return rx.toast.error(str(exc)) if toast_error else None
+        if error_field:
+            setattr(self, error_field, "")
+        if reload is not None:
+            reload(user.id)
+        if callable(success):
+            return success(result)
+        return rx.toast.success(success) if success else None
 
     # ---- page load ------------------------------------------------------------------------------
 

@@ -173,21 +173,8 @@ class AccountsState(AppState):
         self.has_hub = any(r.platform == "hub" for r in rows)
         self.needs_reconnect = sum(1 for r in rows if r.needs_reconnect)
 
-    def _act(self, action, success: str, error_field: str = "error"):
-        user = self._signed_in_user()
-        if user is None:
-            return self._to_signin()
-        try:
-            with session_scope() as session:
-                result = action(session, user.id)
-        except ServiceError as exc:
-            setattr(self, error_field, str(exc))
-            return None
-        setattr(self, error_field, "")
-        self._load(user.id)
-        if callable(success):
-            return success(result)
-        return rx.toast.success(success)
+    def _act(self, action, success, error_field: str = "error"):
+        return super()._act(action, success, error_field=error_field, reload=self._load, toast_error=False)
 
     # ---- connecting ---------------------------------------------------------------------------
 

@@ -94,19 +94,9 @@ class FeedSourcesState(AppState):
             return self._to_signin()
         self._load(user.id)
 
-    def _act(self, action, success: str, error_attr: str = "edit_error"):
-        user = self._signed_in_user()
-        if user is None:
-            return self._to_signin()
-        try:
-            with session_scope() as session:
-                result = action(session, user.id)
-        except ServiceError as exc:
-            setattr(self, error_attr, str(exc))
-            return rx.toast.error(str(exc))
-        setattr(self, error_attr, "")
-        self._load(user.id)
-        return rx.toast.success(success if not callable(success) else success(result))
+    def _act(self, action, success, error_attr: str = "edit_error"):
+        message = (lambda result: rx.toast.success(success(result))) if callable(success) else success
+        return super()._act(action, message, error_field=error_attr, reload=self._load)
 
     # ---- adding ---------------------------------------------------------------------------------
 

@@ -246,17 +246,6 @@ class FeedState(AppState):
     def _update_row(self, story_id: int, **changes) -> None:
         self.stories = [dataclasses.replace(row, **changes) if row.id == story_id else row for row in self.stories]
 
-    def _act(self, action, success: str = ""):
-        user = self._signed_in_user()
-        if user is None:
-            return self._to_signin()
-        try:
-            with session_scope() as session:
-                action(session, user.id)
-        except ServiceError as exc:
-            return rx.toast.error(str(exc))
-        return rx.toast.success(success) if success else None
-
     def _row(self, story_id) -> StoryRow | None:
         return next((row for row in self.stories if row.id == story_id), None)
 

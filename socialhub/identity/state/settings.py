@@ -159,47 +159,36 @@ class SettingsState(AppState):
     # ---- team ----------------------------------------------------------------------------------
 
     def _team_action(self, action, success: str):
-        user = self._signed_in_user()
-        if user is None:
-            return self._to_signin()
-        try:
-            with session_scope() as session:
-                action(session, user)
-        except ServiceError as exc:
-            self.team_error = str(exc)
-            return
-        self.team_error = ""
-        self._load_team(user.id)
-        return rx.toast.success(success)
+        return self._act(action, success, error_field="team_error", reload=self._load_team, toast_error=False)
 
     @rx.event
     def invite(self, form: dict):
         email, role = _f(form, "email"), _f(form, "role") or "editor"
 
-        def act(session, user):
+        def act(session, user_id):
             _, self.last_invite_link = teams.invite_member(
-                session, team_id=self._team_id, actor_id=user.id, email=email, role=role)
+                session, team_id=self._team_id, actor_id=user_id, email=email, role=role)
 
         return self._team_action(act, f"Invite sent to {email.strip()}.")
 
     @rx.event
     def set_role(self, member_user_id: str, role: str):
         return self._team_action(
-            lambda session, user: teams.change_role(session, team_id=self._team_id, actor_id=user.id,
+            lambda session, user_id: teams.change_role(session, team_id=self._team_id, actor_id=user_id,
                                                     member_user_id=_id(member_user_id), role=str(role)),
             "Role changed.")
 
     @rx.event
     def remove(self, member_user_id: str):
         return self._team_action(
-            lambda session, user: teams.remove_member(session, team_id=self._team_id, actor_id=user.id,
+            lambda session, user_id: teams.remove_member(session, team_id=self._team_id, actor_id=user_id,
                                                       member_user_id=_id(member_user_id)),
             "Member removed.")
 
     @rx.event
     def revoke(self, invite_id: str):
         return self._team_action(
-            lambda session, user: teams.revoke_invite(session, team_id=self._team_id, actor_id=user.id,
+            lambda session, user_id: teams.revoke_invite(session, team_id=self._team_id, actor_id=user_id,
                                                       invite_id=_id(invite_id)),
             "Invite revoked.")
 
@@ -207,15 +196,15 @@ class SettingsState(AppState):
     def rename_team(self, form: dict):
         name = _f(form, "team_name")
 
-        def act(session, user):
-            self.team_name = teams.rename_team(session, team_id=self._team_id, actor_id=user.id, name=name).name
+        def act(session, user_id):
+            self.team_name = teams.rename_team(session, team_id=self._team_id, actor_id=user_id, name=name).name
 
         return self._team_action(act, "Team renamed.")
 
     @rx.event
     def switch_team(self, team_id: str):
-        def act(session, user):
-            teams.switch_team(session, user_id=user.id, team_id=_id(team_id))
+        def act(session, user_id):
+            teams.switch_team(session, user_id=user_id, team_id=_id(team_id))
             self._team_id = _id(team_id)
 
         result = self._team_action(act, "Switched team.")

@@ -329,25 +329,17 @@ class ScheduleState(AppState):
 
     def _act(self, action, success: str, *, keep_panel: bool = True):
         """Run one service call for the open post, then reload the view and the panel."""
-        user = self._signed_in_user()
-        if user is None:
-            return self._to_signin()
         post_id = self.panel.id
-        try:
-            with session_scope() as session:
-                result = action(session, user.id, post_id)
-        except ServiceError as exc:
-            self.panel_error = str(exc)
-            return rx.toast.error(str(exc))
-        self.panel_error = ""
-        self._load_view(user.id)
-        if keep_panel:
-            self._load_panel(user.id, post_id)
-        else:
-            self.panel_open, self.panel = False, Panel()
-        if callable(success):
-            return success(result)
-        return rx.toast.success(success)
+
+        def reload(user_id: int) -> None:
+            self._load_view(user_id)
+            if keep_panel:
+                self._load_panel(user_id, post_id)
+            else:
+                self.panel_open, self.panel = False, Panel()
+
+        return super()._act(lambda session, user_id: action(session, user_id, post_id), success,
+                            error_field="panel_error", reload=reload)
 
     @rx.event
     def submit_post(self):
