@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.fakes.feeds import FeedServer
-from tests.services.test_feeds_support import STORIES, rss
+from tests.feed.support import STORIES, rss
 
 PASSWORD = "feeds are people too"
 

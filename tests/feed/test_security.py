@@ -17,12 +17,12 @@ from socialhub.feed.models import Digest, FeedItemState, FeedRule, FeedSettings,
 from socialhub.identity import users
 from socialhub.feed import digests, sources as feeds
 from socialhub.core.errors import NotFound, ValidationError
-from socialhub.ui import realtime
+from socialhub.ui import clients
 from socialhub.identity.cookie import COOKIE_NAME
 from socialhub.feed.state.stories import FeedState
 from socialhub.feed.state.digests import DigestState
 from socialhub.feed.state.sources import FeedSourcesState
-from tests.services.test_feeds_support import ada, bob, feed_server, rss  # noqa: F401
+from tests.feed.support import ada, bob, feed_server, rss  # noqa: F401
 
 HUGE = "x" * 10_000_000
 
@@ -53,7 +53,7 @@ def kinds(result) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def fresh_realtime_registry(monkeypatch):
-    monkeypatch.setattr(realtime, "_clients", defaultdict(set))
+    monkeypatch.setattr(clients, "_clients", defaultdict(set))
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from tests.fakes.platforms.linkedin import FakeLinkedInServer
 from tests.fakes.platforms.mastodon import FakeMastodonServer
 from tests.fakes.platforms.threads import FakeThreadsServer
 from tests.fakes.platforms.x import FakeXServer
-from tests.services.test_publishing_fixtures import (  # noqa: F401  (fixtures)
+from tests.schedule.support import (  # noqa: F401  (fixtures)
     crew,
     due_post,
     fast_publishing,

@@ -13,7 +13,7 @@ from socialhub.schedule.models import Post, PostComment
 from socialhub.schedule.publisher import engine
 from socialhub.schedule import approvals, posts, timing
 from socialhub.core.errors import PermissionDenied, ValidationError
-from tests.services.test_publishing_fixtures import (  # noqa: F401  (fixtures)
+from tests.schedule.support import (  # noqa: F401  (fixtures)
     crew,
     fast_publishing,
     hub_account,

@@ -11,7 +11,7 @@ from socialhub.core.db import session_scope
 from socialhub.core.models import utcnow
 from socialhub.feed.models import FeedEntry, FeedItem, FeedSource
 from socialhub.feed import refresh, sources
-from tests.services.test_feeds_support import (  # noqa: F401  (fixtures)
+from tests.feed.support import (  # noqa: F401  (fixtures)
     STORIES,
     ada,
     bob,

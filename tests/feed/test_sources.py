@@ -10,7 +10,7 @@ from socialhub.feed.ingest import SUGGESTED_SOURCES
 from socialhub.feed.models import FeedItem, FeedSource
 from socialhub.feed import sources as feeds
 from socialhub.core.errors import NotFound, ValidationError
-from tests.services.test_feeds_support import (  # noqa: F401  (fixtures)
+from tests.feed.support import (  # noqa: F401  (fixtures)
     STORIES,
     ada,
     atom,

@@ -18,7 +18,7 @@ from socialhub.schedule import queue, times
 from socialhub.schedule.publisher import engine
 from socialhub.schedule import posts as publishing, timing
 from socialhub.core.errors import PermissionDenied, ValidationError
-from tests.services.test_publishing_fixtures import (  # noqa: F401  (fixtures)
+from tests.schedule.support import (  # noqa: F401  (fixtures)
     crew,
     due_post,
     fast_publishing,

@@ -23,7 +23,7 @@ from socialhub.channels import accounts as platform_accounts
 from socialhub.schedule.hub import timeline
 from socialhub.schedule import posts as publishing, timing
 from tests.scheduler.test_scheduler_process import heartbeats, wait_until
-from tests.services.test_publishing_fixtures import make_crew
+from tests.schedule.support import make_crew
 
 FINAL = ("published", "failed", "missed", "cancelled")
 

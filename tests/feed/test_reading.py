@@ -7,7 +7,7 @@ import pytest
 from socialhub.core.db import session_scope
 from socialhub.feed import sources
 from socialhub.core.errors import NotFound, ValidationError
-from tests.services.test_feeds_support import (  # noqa: F401  (fixtures)
+from tests.feed.support import (  # noqa: F401  (fixtures)
     STORIES,
     ada,
     bob,

@@ -13,7 +13,7 @@ from socialhub.core.models import utcnow
 from socialhub.feed.models import FeedRule, FeedSource
 from socialhub.feed import refresh, rules, sources
 from socialhub.core.errors import NotFound, ValidationError
-from tests.services.test_feeds_support import STORIES, ada, bob, feed_server, rss  # noqa: F401
+from tests.feed.support import STORIES, ada, bob, feed_server, rss  # noqa: F401
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from socialhub import ai
 from socialhub.ai.anthropic_provider import AnthropicText
 from socialhub.ai.openai_provider import OpenAIImage, OpenAIText
-from tests.integrations.ai.fakes import FakeAI, png_bytes
+from tests.ai.fakes import FakeAI, png_bytes
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from socialhub.schedule import content, posts
 from socialhub.media import uploads
 from socialhub.core.errors import NotFound, PermissionDenied, ValidationError
 from tests.fakes.platforms.bluesky import FakeBlueskyServer
-from tests.services.test_publishing_fixtures import (  # noqa: F401  (fixtures)
+from tests.schedule.support import (  # noqa: F401  (fixtures)
     bluesky_account,
     crew,
     fast_publishing,

@@ -9,7 +9,7 @@ import pytest
 from socialhub.feed.ingest import story_fingerprint as reference
 from socialhub.feed.fingerprint import story_fingerprint as fast
 from socialhub.feed.grouping import StoryIndex
-from tests.services.test_feeds_support import STORIES
+from tests.feed.support import STORIES
 
 SAMPLES = [
     ("", ""), ("A", ""), ("the of and", "a an"), ("Headline | Site Name", "Body text."),

@@ -14,7 +14,7 @@ from socialhub.schedule.models import Post, PostActivity, PostTarget, PostVarian
 from socialhub.channels import accounts
 from socialhub.schedule import posts, timing
 from socialhub.core.errors import NotFound, PermissionDenied, ValidationError
-from tests.services.test_publishing_fixtures import (  # noqa: F401  (fixtures)
+from tests.schedule.support import (  # noqa: F401  (fixtures)
     crew,
     fast_publishing,
     hub_account,

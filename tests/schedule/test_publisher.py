@@ -20,7 +20,7 @@ from socialhub.schedule.publisher import engine as publisher
 from tests.fakes.platforms.bluesky import FakeBlueskyServer
 from tests.fakes.platforms.mastodon import FakeMastodonServer
 from tests.fakes.platforms.x import FakeXServer
-from tests.services.test_publishing_fixtures import (  # noqa: F401  (fixtures)
+from tests.schedule.support import (  # noqa: F401  (fixtures)
     bluesky_account,
     crew,
     due_post,

@@ -20,8 +20,8 @@ from socialhub.identity.models import Notification
 from socialhub.identity import users
 from socialhub.feed import digests, settings as feeds_settings, sources
 from socialhub.core.errors import NotFound, ValidationError
-from tests.integrations.ai.fakes import FakeAI
-from tests.services.test_feeds_support import STORIES, ada, bob, feed_server, rss, sign_up  # noqa: F401
+from tests.ai.fakes import FakeAI
+from tests.feed.support import STORIES, ada, bob, feed_server, rss, sign_up  # noqa: F401
 
 
 @pytest.fixture

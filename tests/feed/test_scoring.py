@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from socialhub.core.db import session_scope
 from socialhub.feed import scoring, settings, sources as feeds
 from socialhub.feed.settings import Weights
-from tests.services.test_feeds_support import STORIES, ada, feed_server, rss  # noqa: F401
+from tests.feed.support import STORIES, ada, feed_server, rss  # noqa: F401
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 EVEN = Weights(1, 1, 1, 1)

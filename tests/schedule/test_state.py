@@ -33,7 +33,7 @@ from socialhub.ui.state import AppState
 from socialhub.schedule.state.calendar import ScheduleState
 from socialhub.schedule.state.compose import ComposeState, MAX_TEXT
 from socialhub.schedule.state.rows import build_calendar, drop_prefill, safe_url
-from tests.state.test_state_handlers import (
+from tests.identity.test_state import (
     as_list,
     db_all,
     db_get,

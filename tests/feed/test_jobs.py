@@ -19,7 +19,7 @@ from socialhub.core.db import session_scope
 from socialhub.core.models import utcnow
 from socialhub.feed.models import Digest, FeedSettings, FeedSource
 from socialhub.feed import refresh, sources as feeds
-from tests.services.test_feeds_support import ada, feed_server, rss  # noqa: F401
+from tests.feed.support import ada, feed_server, rss  # noqa: F401
 
 SOURCES = 24
 

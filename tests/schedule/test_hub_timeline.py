@@ -17,7 +17,7 @@ from socialhub.schedule.hub import adapter as hub, timeline
 from socialhub.schedule.publisher import engine
 from socialhub.schedule import posts
 from socialhub.core.errors import ValidationError as ServiceValidationError
-from tests.services.test_publishing_fixtures import (  # noqa: F401  (fixtures)
+from tests.schedule.support import (  # noqa: F401  (fixtures)
     crew,
     due_post,
     fast_publishing,
@@ -82,7 +82,7 @@ def test_profile_handles_are_unique_and_safe(session, crew):
 
 
 def test_hub_media_is_attached_by_storage_key(session, crew):
-    from tests.services.test_publishing_media import image_bytes
+    from tests.media.test_uploads import image_bytes
     from socialhub.media import uploads
 
     account = hub_account(session, crew)

@@ -13,7 +13,7 @@ from socialhub.schedule import content, posts, timing
 from socialhub.core.errors import ValidationError
 from socialhub.schedule.content import count_for, split_thread
 from tests.fakes.platforms.mastodon import FakeMastodonServer
-from tests.services.test_publishing_fixtures import (  # noqa: F401  (fixtures)
+from tests.schedule.support import (  # noqa: F401  (fixtures)
     crew,
     fast_publishing,
     hub_account,
