@@ -17,6 +17,9 @@ import pytest
 from socialhub.core import db
 
 ROOT = Path(__file__).resolve().parent.parent
+# The fake platforms, feed servers, SMTP and S3 of the tests listen on 127.0.0.1: let the egress
+# guard reach them (tests/core/test_egress.py unsets this to test the guard itself).
+os.environ.setdefault("SOCIALHUB_ALLOW_PRIVATE_NETWORKS", "1")
 TEMPLATE = f"sh_tmpl_{os.getpid()}"
 
 

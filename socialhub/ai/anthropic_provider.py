@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import anthropic
 
+from socialhub.core import egress
+
 from .base import AIError, RemoteTextModel
 
 DEFAULT_MODEL = "claude-haiku-4-5"
@@ -38,7 +40,7 @@ class AnthropicText(RemoteTextModel):
         self.model = model or DEFAULT_MODEL
         self.label = f"Anthropic {self.model}"
         self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url or None, timeout=timeout,
-                                           max_retries=1)
+                                           max_retries=1, http_client=egress.sdk_client(timeout=timeout))
 
     def complete(self, prompt: str, *, system: str = "", max_tokens: int = 400) -> str:
         kwargs = {"system": system} if system else {}

@@ -12,6 +12,8 @@ import base64
 import httpx
 import openai
 
+from socialhub.core import egress
+
 from .base import MAX_IMAGE_BYTES, AIError, RemoteTextModel, image_kind
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -20,7 +22,8 @@ TIMEOUT_S = 60.0
 
 
 def _client(api_key: str, base_url: str | None, timeout: float) -> openai.OpenAI:
-    return openai.OpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=1)
+    return openai.OpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=1,
+                         http_client=egress.sdk_client(timeout=timeout))
 
 
 def _error(exc: Exception) -> AIError:
@@ -94,7 +97,8 @@ class OpenAIImage:
 
 def _download(url: str, timeout: float) -> bytes:
     try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+        with egress.client(timeout=timeout, follow_redirects=True) as client, \
+                client.stream("GET", url) as response:
             response.raise_for_status()
             chunks, size = [], 0
             for chunk in response.iter_bytes():

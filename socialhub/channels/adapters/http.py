@@ -23,6 +23,8 @@ from typing import Any, Callable, Mapping
 
 import httpx
 
+from socialhub.core import egress
+
 from socialhub.channels.adapters.exceptions import (
     AuthError,
     PlatformError,
@@ -104,7 +106,7 @@ class ApiClient:
         self.platform = platform
         self.base_url = base_url.rstrip("/")
         self._owns_client = client is None
-        self._client = client or httpx.Client(timeout=timeout or DEFAULT_TIMEOUT)
+        self._client = client or egress.client(timeout=timeout or DEFAULT_TIMEOUT)
         self._extract_message = extract_message or (lambda response: None)
         self._classify = classify
         self._extract_code = extract_code or (lambda response: None)
