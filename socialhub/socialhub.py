@@ -15,7 +15,7 @@ import socialhub.remix.pages
 import socialhub.schedule.pages
 import socialhub.ui.home  # noqa: F401
 from socialhub.api import build_api
-from socialhub.ui import realtime
+from socialhub.ui import realtime, routing
 
 THEME_COLOR = "#5b5bd6"
 
@@ -39,4 +39,5 @@ app = rx.App(
     head_components=HEAD,
     api_transformer=build_api(),
 )
+routing.add_pages(app)
 app.register_lifespan_task(realtime.listen)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from socialhub.ui.routing import page
 
-@rx.page(route="/", title="SocialHub")
+
+@page(route="/", title="SocialHub")
 def index() -> rx.Component:
     return rx.center(rx.spinner(size="3"), min_height="100vh", on_mount=rx.redirect("/feed", replace=True))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from socialhub.ui import routing
 from socialhub.ui.state import AppState, SIGN_OUT_SCRIPT
 
 NAV = [
@@ -175,14 +176,13 @@ def shell(title: str, content: rx.Component) -> rx.Component:
 def template(*, route: str, title: str, on_load=None) -> Callable[[Callable[[], rx.Component]], Callable]:
     """Register a protected page: the shell around its content, and the sign-in guard on load."""
 
-    def decorator(page: Callable[[], rx.Component]):
+    def decorator(render: Callable[[], rx.Component]):
         loads = [AppState.guard] + ([on_load] if on_load is not None else [])
 
-        @rx.page(route=route, title=f"{title} · SocialHub", on_load=loads)
         def wrapped() -> rx.Component:
-            return shell(title, page())
+            return shell(title, render())
 
-        wrapped.__name__ = page.__name__
-        return wrapped
+        wrapped.__name__ = render.__name__
+        return routing.page(route=route, title=f"{title} · SocialHub", on_load=loads)(wrapped)
 
     return decorator

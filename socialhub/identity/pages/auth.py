@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from socialhub.ui.routing import page
+
 from socialhub.ui.forms import field, form_error
 from socialhub.ui.layout import logo
 from socialhub.identity.state.auth import AuthState
@@ -33,7 +35,7 @@ def _auth_card(title: str, subtitle: str, form: rx.Component, footer: rx.Compone
     )
 
 
-@rx.page(route="/signin", title="Sign in · SocialHub", on_load=AuthState.open_signin)
+@page(route="/signin", title="Sign in · SocialHub", on_load=AuthState.open_signin)
 def signin() -> rx.Component:
     form = rx.form(
         rx.vstack(
@@ -55,7 +57,7 @@ def signin() -> rx.Component:
     return _auth_card("Sign in", "Welcome back to SocialHub.", form, footer)
 
 
-@rx.page(route="/signup", title="Create your account · SocialHub", on_load=[AuthState.open_signin, _DETECT_TZ])
+@page(route="/signup", title="Create your account · SocialHub", on_load=[AuthState.open_signin, _DETECT_TZ])
 def signup() -> rx.Component:
     form = rx.form(
         rx.vstack(
@@ -81,7 +83,7 @@ def signup() -> rx.Component:
 _invite_path = "/invite?token=" + AuthState.router.url.query_parameters.get("token", "")
 
 
-@rx.page(route="/invite", title="Team invite · SocialHub", on_load=AuthState.open_invite)
+@page(route="/invite", title="Team invite · SocialHub", on_load=AuthState.open_invite)
 def invite() -> rx.Component:
     body = rx.cond(
         AuthState.invite_team != "",
