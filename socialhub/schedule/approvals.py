@@ -3,7 +3,7 @@
 - Editors submit a post for approval (with the time they want, if any): `pending_approval`.
 - Admins and owners approve it (it is then scheduled for that time, or `approved` and waiting
   for one), reject it with a comment (back to `draft`, the author is told), or publish directly
-  (`scheduling.publish_now`).
+  (`timing.publish_now`).
 - Viewers read posts, comments and activity, and change nothing.
 Every step is a comment of its kind (submitted, approved, rejected) and a line of activity.
 """

@@ -51,7 +51,7 @@ class PublishingSettings:
     prefetch_seconds: float  # claim work due this soon, and send it at its time
     max_held: int  # targets one process may hold claimed and not yet sent
     concurrency: int  # targets published at once by one publishing engine
-    processes: int  # publishing engines per scheduler process (one per core helps: see publishing_workers)
+    processes: int  # publishing engines per scheduler process (one per core helps: see publisher/workers.py)
     platform_concurrency: dict[str, int]  # per-platform caps within `concurrency`
     recurrence_lookahead_hours: float  # create the next occurrence this long before its time
 

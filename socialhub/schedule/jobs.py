@@ -1,10 +1,10 @@
-"""Publishing jobs: thin wrappers over `services.publisher`, `platform_accounts` and `scheduling`.
+"""Schedule's scheduler jobs: thin wrappers over `publisher/`, `channels.accounts` and `timing`.
 
 - `publish_due` (every second, in every process, local store): one tick of this process's
   publishing engine. Each tick claims due targets with SKIP LOCKED and sleeps until the next
   due target within the second, so posts go out on time and processes never share a target.
   The first tick also starts `PUBLISH_PROCESSES - 1` publishing worker processes
-  (`services/publishing_workers.py`) so that one scheduler process uses every core.
+  (`publisher/workers.py`) so that one scheduler process uses every core.
 - `refresh_tokens` (every minute, shared): refresh tokens that expire soon, one account at a time.
 - `materialize_recurrences` (every minute, shared): create the next occurrence of recurring posts.
 - `sweep_missed` (every 15 seconds, shared): mark posts whose time passed long ago as missed.

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from socialhub.channels.models import PlatformAccount
 from socialhub.core.errors import ValidationError
 from socialhub.core.models import utcnow
-from socialhub.schedule import status as publishing_status
+from socialhub.schedule import status
 from socialhub.schedule.models import Post, PostTarget
 from socialhub.schedule.posts import touch
 from socialhub.schedule.times import next_occurrence
@@ -55,8 +55,8 @@ def arm_targets(session: Session, post: Post, *, actor_id: int | None, message: 
     session.flush()
     set_next_recurrence(post)
     touch(session, post, actor_id=actor_id, kind="scheduled", message=message)
-    changes = publishing_status.refresh_post_statuses(session, post_ids=[post.id])
-    publishing_status.announce(session, team_post_ids={post.team_id: [post.id]}, changes=changes)
+    changes = status.refresh_post_statuses(session, post_ids=[post.id])
+    status.announce(session, team_post_ids={post.team_id: [post.id]}, changes=changes)
 
 
 def set_next_recurrence(post: Post) -> None:

@@ -1,12 +1,11 @@
-"""Publishing: connected platform accounts, posts, their per-platform variants and targets, media,
-time slots, approvals, publish attempts and the activity log.
+"""Schedule's tables: posts, their per-platform variants and targets, attached media, time
+slots, comments (approvals), publish attempts, send records and the activity log.
 
 Invariants:
-- Tokens and other platform secrets are stored only as ciphertext (`socialhub.crypto`), each
-  bound to its row and column by the encryption context (see `services/platform_accounts.py`).
 - A post has one `PostTarget` per platform account it goes to. The target carries the publishing
-  state; the post's `status` is a roll-up of its targets (`services/publishing_status.py`) once
-  it has been scheduled, and the editorial state (draft, pending_approval, approved) before.
+  state; the post's `status` is a roll-up of its targets (`status.py`) once it has been
+  scheduled, and the editorial state (draft, pending_approval, approved) before. The accounts
+  and their encrypted tokens are channels' tables (`channels/models.py`).
 - `PostTarget.idempotency_key` is fixed when the target is created and never changes, so every
   attempt for one target presents the same key to the platform.
 - `PostTarget.platform_post_id` is written in the same transaction that marks the target

@@ -1,7 +1,7 @@
 """How a post's status follows from its targets, the activity log, and telling people.
 
 Who owns which status:
-- people (through `publishing`, `publishing_approvals`, `scheduling`) own the editorial
+- people (through `posts`, `approvals`, `timing`) own the editorial
   statuses of a post: draft, pending_approval, approved, and move it to scheduled/cancelled;
 - once a post is scheduled its status is a roll-up of its targets (`rollup`), recomputed by
   `refresh_post_statuses` whenever the publisher, the missed sweep or a reconnect changes them.

@@ -31,7 +31,7 @@ from socialhub.core.models import utcnow
 from socialhub.channels.models import PlatformAccount
 from socialhub.schedule.models import Post, PostMedia, PostTarget, PostVariant, TimeSlot
 from socialhub.channels import accounts as platform_accounts
-from socialhub.schedule import status as publishing_status
+from socialhub.schedule import status
 from socialhub.identity import teams
 from socialhub.core.errors import PermissionDenied, ValidationError
 from socialhub.core.timezones import clean_timezone
@@ -41,7 +41,7 @@ from socialhub.core.db import session_scope
 from socialhub.schedule.approvals import submit_for_approval
 from socialhub.schedule.content import check_publishable
 from socialhub.schedule.lifecycle import ARMABLE, PAST_GRACE, arm_targets, set_next_recurrence
-from socialhub.schedule.publisher.engine import sweep_sends
+from socialhub.schedule.publisher.sends import sweep_sends
 from socialhub.schedule.times import UTC, next_occurrence, to_utc
 
 QUEUE_SEARCH_WEEKS = 26
@@ -218,8 +218,8 @@ def retry_post(session: Session, *, team_id: int, actor_id: int, post_id: int) -
         raise ValidationError("There is nothing to retry.")
     post.status = "scheduled"
     touch(session, post, actor_id=actor_id, kind="retried", message=f"Retrying {retried} account(s) now.")
-    changes = publishing_status.refresh_post_statuses(session, post_ids=[post.id])
-    publishing_status.announce(session, team_post_ids={post.team_id: [post.id]}, changes=changes)
+    changes = status.refresh_post_statuses(session, post_ids=[post.id])
+    status.announce(session, team_post_ids={post.team_id: [post.id]}, changes=changes)
     return post
 
 
@@ -284,8 +284,8 @@ def materialize_recurrences(*, now: datetime | None = None, limit: int = 100) ->
                 root.recurrence_next_at = at
                 session.add(root)
                 if skipped:
-                    publishing_status.log_activity(session, post_id=root.id, kind="recurrence_skipped",
-                                                   message=f"Skipped {skipped} occurrence(s) whose time passed while SocialHub was not running.")
+                    status.log_activity(session, post_id=root.id, kind="recurrence_skipped",
+                                        message=f"Skipped {skipped} occurrence(s) whose time passed while SocialHub was not running.")
                 continue
             occurrence = _create_occurrence(session, root, at)
             created.append(occurrence.id)
@@ -295,8 +295,8 @@ def materialize_recurrences(*, now: datetime | None = None, limit: int = 100) ->
             message = f"Created occurrence #{occurrence.id} for {_describe(at, root.timezone)}."
             if skipped:
                 message += f" Skipped {skipped} occurrence(s) whose time passed while SocialHub was not running."
-            publishing_status.log_activity(session, post_id=root.id, kind="recurrence", message=message)
-            publishing_status.announce(session, team_post_ids={root.team_id: [root.id, occurrence.id]})
+            status.log_activity(session, post_id=root.id, kind="recurrence", message=message)
+            status.announce(session, team_post_ids={root.team_id: [root.id, occurrence.id]})
     return created
 
 
@@ -320,8 +320,8 @@ def _create_occurrence(session: Session, root: Post, at: datetime) -> Post:
         session.add(PostTarget(post_id=post.id, team_id=post.team_id, account_id=account.id, idempotency_key=new_idempotency_key(),
                                status="pending" if ok else "paused", scheduled_at=at, due_at=at if ok else None))
     session.flush()
-    publishing_status.log_activity(session, post_id=post.id, kind="created", message=f"Occurrence of the series started by post #{root.id}.")
-    publishing_status.refresh_post_statuses(session, post_ids=[post.id])
+    status.log_activity(session, post_id=post.id, kind="created", message=f"Occurrence of the series started by post #{root.id}.")
+    status.refresh_post_statuses(session, post_ids=[post.id])
     return post
 
 
@@ -348,7 +348,7 @@ def sweep_missed(*, now: datetime | None = None, limit: int = 1000) -> int:
         ), {"now": now, "cutoff": cutoff, "limit": limit}).all()
         if not rows:
             return 0
-        publishing_status.log_activities(session, [
+        status.log_activities(session, [
             {"post_id": post_id, "target_id": target_id, "kind": "target_missed",
              "message": "Missed: its time passed more than the missed window ago while nothing could publish it."}
             for target_id, post_id, _ in rows
@@ -356,8 +356,8 @@ def sweep_missed(*, now: datetime | None = None, limit: int = 1000) -> int:
         by_team: dict[int, set[int]] = {}
         for _, post_id, team_id in rows:
             by_team.setdefault(team_id, set()).add(post_id)
-        changes = publishing_status.refresh_post_statuses(session, post_ids={p for _, p, _ in rows})
-        publishing_status.announce(session, team_post_ids=by_team, changes=changes)
+        changes = status.refresh_post_statuses(session, post_ids={p for _, p, _ in rows})
+        status.announce(session, team_post_ids=by_team, changes=changes)
     return len(rows)
 
 

@@ -1,7 +1,7 @@
 """Read-only views the Schedule pages need, composed from the publishing services.
 
 No rules of its own: the limits come from the adapters (`platform_accounts.limits_for`), the
-counting from `publishing_content.count_for`, the membership check from `list_accounts`.
+counting from `content.count_for`, the membership check from `list_accounts`.
 It exists so the page states do not assemble these themselves.
 """
 

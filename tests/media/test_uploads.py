@@ -11,7 +11,7 @@ from PIL import Image
 
 from socialhub.core.storage import get_storage
 from socialhub.media.models import Media
-from socialhub.schedule import content, posts
+from socialhub.schedule import content, posts, reading
 from socialhub.media import uploads
 from socialhub.core.errors import NotFound, PermissionDenied, ValidationError
 from tests.fakes.platforms.bluesky import FakeBlueskyServer
@@ -149,5 +149,5 @@ def test_media_in_use_by_a_scheduled_post_cannot_be_deleted(session, crew):
     session.commit()
     with pytest.raises(ValidationError, match="scheduled or published"):
         uploads.delete_media(session, team_id=crew.team.id, actor_id=crew.editor.id, media_id=media.id)
-    detail = posts.get_post(session, team_id=crew.team.id, user_id=crew.viewer.id, post_id=post.id)
+    detail = reading.get_post(session, team_id=crew.team.id, user_id=crew.viewer.id, post_id=post.id)
     assert detail.media[0].url.startswith("/media/") and detail.media[0].alt_text == "a square"

@@ -11,7 +11,7 @@ from socialhub.core.models import utcnow
 from socialhub.identity.models import Notification
 from socialhub.schedule.models import Post, PostComment
 from socialhub.schedule.publisher import engine
-from socialhub.schedule import approvals, posts, timing
+from socialhub.schedule import approvals, posts, reading, timing
 from socialhub.core.errors import PermissionDenied, ValidationError
 from tests.schedule.support import (  # noqa: F401  (fixtures)
     crew,
@@ -112,9 +112,9 @@ def test_viewers_can_read_comments_but_not_write_them(session, crew):
     session.commit()
     with pytest.raises(PermissionDenied):
         approvals.add_comment(session, team_id=crew.team.id, actor_id=crew.viewer.id, post_id=post.id, body="me too")
-    detail = posts.get_post(session, team_id=crew.team.id, user_id=crew.viewer.id, post_id=post.id)
+    detail = reading.get_post(session, team_id=crew.team.id, user_id=crew.viewer.id, post_id=post.id)
     assert [c.body for c in detail.comments] == ["<b>bold</b> idea"] and not detail.can_approve
-    assert posts.get_post(session, team_id=crew.team.id, user_id=crew.viewer.id, post_id=post.id).summary.version == post.version
+    assert reading.get_post(session, team_id=crew.team.id, user_id=crew.viewer.id, post_id=post.id).summary.version == post.version
 
 
 def test_editors_can_withdraw_their_own_request(session, crew):

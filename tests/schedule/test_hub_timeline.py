@@ -13,9 +13,10 @@ from socialhub.channels.adapters import (
     ValidationError,
 )
 from socialhub.schedule.hub.models import SocialPost
-from socialhub.schedule.hub import adapter as hub, timeline
+from socialhub.schedule.hub import timeline
+from socialhub.schedule.hub.adapter import HubAdapter
 from socialhub.schedule.publisher import engine
-from socialhub.schedule import posts
+from socialhub.schedule import reading
 from socialhub.core.errors import ValidationError as ServiceValidationError
 from tests.schedule.support import (  # noqa: F401  (fixtures)
     crew,
@@ -32,7 +33,7 @@ def creds_for(profile) -> AccountCredentials:
 
 def test_the_hub_adapter_is_registered_and_keeps_the_platform_contract(session, crew):
     adapter = get_adapter("hub")
-    assert isinstance(adapter, hub.HubAdapter) and adapter.limits.supports_threads
+    assert isinstance(adapter, HubAdapter) and adapter.limits.supports_threads
     profile = timeline.get_or_create_profile(session, user_id=crew.owner.id)
     session.commit()
     request = PublishRequest(text="Thread start", idempotency_key="key-1", thread=(ThreadPart("and more"),), first_comment="comment")
@@ -93,4 +94,4 @@ def test_hub_media_is_attached_by_storage_key(session, crew):
     engine.publish_due()
     [row] = timeline.list_profile_posts(session, profile_id=int(account.external_id))
     assert row.media == [{"key": media.storage_key, "content_type": "image/png", "alt_text": "a square", "width": 40, "height": 30}]
-    assert posts.get_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id).summary.status == "published"
+    assert reading.get_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=post.id).summary.status == "published"

@@ -21,7 +21,7 @@ from socialhub.schedule.models import Post, PostTarget, PublishAttempt
 from socialhub.schedule.hub.models import SocialPost
 from socialhub.channels import accounts as platform_accounts
 from socialhub.schedule.hub import timeline
-from socialhub.schedule import posts as publishing, timing
+from socialhub.schedule import posts, timing
 from tests.scheduler.test_scheduler_process import heartbeats, wait_until
 from tests.schedule.support import make_crew
 
@@ -66,19 +66,19 @@ def test_posts_go_out_within_a_second_or_two_of_their_time_and_never_early(datab
     session.commit()
     procs = start_all(database_url, 1)
     try:
-        posts = []
+        due_posts = []
         for delay in (2.0, 3.3, 4.7):
-            post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text=f"at +{delay}",
-                                          account_ids=[hub.id])
+            post = posts.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text=f"at +{delay}",
+                                     account_ids=[hub.id])
             timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
                                      when=utcnow() + timedelta(seconds=delay))
-            posts.append(post)
+            due_posts.append(post)
         session.commit()
         assert wait_until(lambda: open_targets() == 0, timeout=30)
     finally:
         stop(procs)
     session.expire_all()
-    for post in posts:
+    for post in due_posts:
         scheduled = session.get(Post, post.id).scheduled_at
         created = session.exec(select(SocialPost.created_at).where(SocialPost.text == post.text)).one()
         late = (created - scheduled).total_seconds()
@@ -93,8 +93,8 @@ def test_two_schedulers_publish_every_post_exactly_once(database_url, session):
     try:
         due = utcnow() + timedelta(seconds=3)
         for i in range(60):
-            post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text=f"post {i}",
-                                          account_ids=[hub.id])
+            post = posts.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text=f"post {i}",
+                                     account_ids=[hub.id])
             timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=due)
         session.commit()
         assert wait_until(lambda: open_targets() == 0, timeout=60)
@@ -124,8 +124,8 @@ def test_a_scheduler_killed_mid_run_loses_and_doubles_nothing(database_url, sess
         procs = start_all(database_url, 2, PUBLISH_BATCH_SIZE="10", PUBLISH_CONCURRENCY="2", PUBLISH_PREFETCH_SECONDS="0")
         due = utcnow() + timedelta(seconds=2)
         for i in range(80):
-            post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text=f"Bench post #{i}",
-                                          account_ids=[accounts[i % 2].id])
+            post = posts.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text=f"Bench post #{i}",
+                                     account_ids=[accounts[i % 2].id])
             timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, when=due)
         session.commit()
         http = httpx.Client()

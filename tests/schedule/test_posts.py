@@ -12,7 +12,7 @@ from sqlmodel import select
 from socialhub.core.models import utcnow
 from socialhub.schedule.models import Post, PostActivity, PostTarget, PostVariant
 from socialhub.channels import accounts
-from socialhub.schedule import posts, timing
+from socialhub.schedule import posts, reading, timing
 from socialhub.core.errors import NotFound, PermissionDenied, ValidationError
 from tests.schedule.support import (  # noqa: F401  (fixtures)
     crew,
@@ -99,7 +99,7 @@ def test_delete_removes_drafts_and_editors_only_their_own(session, crew):
 def test_viewers_read_but_cannot_write(session, crew):
     post = posts.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text="read me")
     session.commit()
-    detail = posts.get_post(session, team_id=crew.team.id, user_id=crew.viewer.id, post_id=post.id)
+    detail = reading.get_post(session, team_id=crew.team.id, user_id=crew.viewer.id, post_id=post.id)
     assert detail.text == "read me" and not detail.can_edit and detail.role == "viewer"
     with pytest.raises(PermissionDenied):
         posts.create_post(session, team_id=crew.team.id, author_id=crew.viewer.id, text="nope")
@@ -131,20 +131,20 @@ def test_one_team_cannot_see_or_touch_another_teams_posts_or_accounts(session, c
     session.commit()
     # Asking through our own team: the post does not exist for us.
     with pytest.raises(NotFound):
-        posts.get_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=secret.id)
+        reading.get_post(session, team_id=crew.team.id, user_id=crew.owner.id, post_id=secret.id)
     with pytest.raises(NotFound):
         posts.update_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=secret.id, text="hijack")
     with pytest.raises(NotFound):
         timing.publish_now(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=secret.id)
     # Asking through their team: we are not members.
     with pytest.raises(NotFound):
-        posts.get_post(session, team_id=other.team.id, user_id=crew.owner.id, post_id=secret.id)
+        reading.get_post(session, team_id=other.team.id, user_id=crew.owner.id, post_id=secret.id)
     # Their account cannot be a target of our post, nor read through our team.
     with pytest.raises(NotFound):
         posts.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text="x", account_ids=[rival_hub.id])
     with pytest.raises(NotFound):
         accounts.get_account(session, team_id=crew.team.id, user_id=crew.owner.id, account_id=rival_hub.id)
-    assert all(s.id != secret.id for s in posts.list_posts(session, team_id=crew.team.id, user_id=crew.owner.id).items)
+    assert all(s.id != secret.id for s in reading.list_posts(session, team_id=crew.team.id, user_id=crew.owner.id).items)
     assert rival_hub.id not in [a.id for a in accounts.list_accounts(session, team_id=crew.team.id, user_id=crew.owner.id)]
 
 
@@ -154,11 +154,11 @@ def test_hostile_text_is_stored_verbatim_and_never_interpreted(session, crew):
     session.commit()
     session.expire_all()
     assert session.get(Post, post.id).text == hostile
-    found = posts.list_posts(session, team_id=crew.team.id, user_id=crew.owner.id, search="DROP TABLE posts;--").items
+    found = reading.list_posts(session, team_id=crew.team.id, user_id=crew.owner.id, search="DROP TABLE posts;--").items
     assert [p.id for p in found] == [post.id]
-    assert posts.list_posts(session, team_id=crew.team.id, user_id=crew.owner.id, search="%").items[0].id == post.id
-    assert posts.list_posts(session, team_id=crew.team.id, user_id=crew.owner.id, search="_\\").total == 1
-    assert posts.list_posts(session, team_id=crew.team.id, user_id=crew.owner.id, search="' OR '1'='1").total == 0
+    assert reading.list_posts(session, team_id=crew.team.id, user_id=crew.owner.id, search="%").items[0].id == post.id
+    assert reading.list_posts(session, team_id=crew.team.id, user_id=crew.owner.id, search="_\\").total == 1
+    assert reading.list_posts(session, team_id=crew.team.id, user_id=crew.owner.id, search="' OR '1'='1").total == 0
 
 
 def test_ten_megabytes_of_text_is_refused_with_a_clear_message(session, crew):
@@ -180,26 +180,26 @@ def test_list_filters_by_status_account_tag_and_search_and_paginates(session, cr
     timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=scheduled.id,
                              when=utcnow() + timedelta(days=1))
     session.commit()
-    first = posts.list_posts(session, team_id=crew.team.id, user_id=crew.viewer.id, page=1, page_size=10)
+    first = reading.list_posts(session, team_id=crew.team.id, user_id=crew.viewer.id, page=1, page_size=10)
     assert first.total == 26 and len(first.items) == 10 and first.pages == 3
-    last = posts.list_posts(session, team_id=crew.team.id, user_id=crew.viewer.id, page=3, page_size=10)
+    last = reading.list_posts(session, team_id=crew.team.id, user_id=crew.viewer.id, page=3, page_size=10)
     assert len(last.items) == 6
-    assert posts.list_posts(session, team_id=crew.team.id, user_id=crew.viewer.id, status="scheduled").total == 1
-    assert posts.list_posts(session, team_id=crew.team.id, user_id=crew.viewer.id, tag="#EVEN").total == 13
-    assert posts.list_posts(session, team_id=crew.team.id, user_id=crew.viewer.id, account_id=hub.id).total == 26
-    assert posts.list_posts(session, team_id=crew.team.id, user_id=crew.viewer.id, search="post 1").total == 11
-    assert posts.list_tags(session, team_id=crew.team.id, user_id=crew.viewer.id) == ["even", "odd"]
+    assert reading.list_posts(session, team_id=crew.team.id, user_id=crew.viewer.id, status="scheduled").total == 1
+    assert reading.list_posts(session, team_id=crew.team.id, user_id=crew.viewer.id, tag="#EVEN").total == 13
+    assert reading.list_posts(session, team_id=crew.team.id, user_id=crew.viewer.id, account_id=hub.id).total == 26
+    assert reading.list_posts(session, team_id=crew.team.id, user_id=crew.viewer.id, search="post 1").total == 11
+    assert reading.list_tags(session, team_id=crew.team.id, user_id=crew.viewer.id) == ["even", "odd"]
     item = first.items[0]
     assert item.id == scheduled.id and item.targets[0].platform == "hub"
 
 
 def test_calendar_ranges_follow_local_midnights_across_dst(session):
-    start, end = posts.calendar_range("day", date(2026, 3, 29), "Europe/Berlin")
+    start, end = reading.calendar_range("day", date(2026, 3, 29), "Europe/Berlin")
     assert (end - start) == timedelta(hours=23)  # the spring-forward day is 23 hours long
-    start, end = posts.calendar_range("week", date(2026, 10, 28), "America/New_York")
+    start, end = reading.calendar_range("week", date(2026, 10, 28), "America/New_York")
     assert start.astimezone(ZoneInfo("America/New_York")).date() == date(2026, 10, 26)  # a Monday
     assert (end - start) == timedelta(days=7, hours=1)  # the week with the autumn change
-    start, end = posts.calendar_range("month", date(2026, 2, 14), "UTC")
+    start, end = reading.calendar_range("month", date(2026, 2, 14), "UTC")
     assert (start, end) == (datetime(2026, 2, 1, tzinfo=ZoneInfo("UTC")), datetime(2026, 3, 1, tzinfo=ZoneInfo("UTC")))
 
 
@@ -211,12 +211,12 @@ def test_calendar_lists_scheduled_posts_in_range_with_per_account_status(session
     timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=inside.id, when=base)
     timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=outside.id, when=base + timedelta(days=20))
     session.commit()
-    entries = posts.list_calendar(session, team_id=crew.team.id, user_id=crew.viewer.id,
+    entries = reading.list_calendar(session, team_id=crew.team.id, user_id=crew.viewer.id,
                                        start=base - timedelta(days=1), end=base + timedelta(days=6))
     assert [e.id for e in entries] == [inside.id]
     assert entries[0].targets[0].status == "pending" and entries[0].status == "scheduled"
     with pytest.raises(ValidationError):
-        posts.list_calendar(session, team_id=crew.team.id, user_id=crew.viewer.id, start=base, end=base + timedelta(days=400))
+        reading.list_calendar(session, team_id=crew.team.id, user_id=crew.viewer.id, start=base, end=base + timedelta(days=400))
 
 
 def test_every_change_is_in_the_activity_log_with_who_did_it(session, crew):
@@ -229,5 +229,5 @@ def test_every_change_is_in_the_activity_log_with_who_did_it(session, crew):
     lines = session.exec(select(PostActivity).where(PostActivity.post_id == post.id).order_by(PostActivity.id)).all()
     assert [line.kind for line in lines][:3] == ["created", "updated", "scheduled"]
     assert [line.actor_id for line in lines][:3] == [crew.editor.id, crew.editor.id, crew.owner.id]
-    detail = posts.get_post(session, team_id=crew.team.id, user_id=crew.viewer.id, post_id=post.id)
+    detail = reading.get_post(session, team_id=crew.team.id, user_id=crew.viewer.id, post_id=post.id)
     assert detail.activity[0].kind in ("scheduled", "post_scheduled") and detail.activity[-1].actor_name == crew.editor.name

@@ -25,7 +25,7 @@ from socialhub.channels.models import PlatformAccount
 from socialhub.schedule.models import Post, PostComment, PostTarget, TimeSlot
 from socialhub.channels import accounts as platform_accounts
 from socialhub.schedule.hub import timeline
-from socialhub.schedule import posts, status, times, timing
+from socialhub.schedule import posts, reading, status, times, timing
 from socialhub.identity import teams
 from socialhub.ui import clients, realtime
 from socialhub.channels.state.accounts import AccountsState, connect_result_path
@@ -224,7 +224,7 @@ def test_platform_versions_thread_split_and_back_to_the_main_text(ada):
     state.edit_part("x", 1, "A new ending 3/3")
     state.commit_variant()
     with session_scope() as session:
-        (variant,) = posts.get_post(session, team_id=team_id, user_id=ada.id, post_id=state.post_id).variants
+        (variant,) = reading.get_post(session, team_id=team_id, user_id=ada.id, post_id=state.post_id).variants
     assert variant.thread_parts[1] == "A new ending 3/3"
 
     state.use_main_text("x")
@@ -405,7 +405,7 @@ def test_the_tag_filter_narrows_the_list_and_the_calendar(ada):
 
 def publishing_list(user):
     with session_scope() as session:
-        return posts.list_posts(session, team_id=personal_team(user), user_id=user.id).items
+        return reading.list_posts(session, team_id=personal_team(user), user_id=user.id).items
 
 
 def test_the_panel_shows_status_errors_and_links_and_offers_actions_by_role(team):

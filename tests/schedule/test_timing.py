@@ -16,7 +16,7 @@ from socialhub.schedule.models import Post, TimeSlot
 from socialhub.channels import accounts as platform_accounts
 from socialhub.schedule import queue, times
 from socialhub.schedule.publisher import engine
-from socialhub.schedule import posts as publishing, timing
+from socialhub.schedule import posts, reading, timing
 from socialhub.core.errors import PermissionDenied, ValidationError
 from tests.schedule.support import (  # noqa: F401  (fixtures)
     crew,
@@ -39,8 +39,8 @@ def local(tz: str, *args) -> datetime:
 
 
 def draft(session, crew, accounts, text="hello"):
-    post = publishing.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text=text,
-                                  account_ids=[a.id for a in accounts])
+    post = posts.create_post(session, team_id=crew.team.id, author_id=crew.owner.id, text=text,
+                             account_ids=[a.id for a in accounts])
     session.commit()
     return post
 
@@ -112,16 +112,16 @@ def test_add_to_queue_takes_each_accounts_next_free_slot_in_its_own_time_zone(se
                                      slots=[(6, "10:00")])  # Sundays 10:00 Berlin time
     session.commit()
     after = utc(2027, 3, 20, 12)  # Saturday before the spring change (2027-03-28)
-    posts = [draft(session, crew, [berlin], f"queued {i}") for i in range(3)]
-    for post in posts:
+    queued = [draft(session, crew, [berlin], f"queued {i}") for i in range(3)]
+    for post in queued:
         timing.add_to_queue(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, after=after)
         session.commit()
-    times = [session.get(Post, p.id).scheduled_at for p in posts]
+    times = [session.get(Post, p.id).scheduled_at for p in queued]
     assert times == [local("Europe/Berlin", 2027, 3, 21, 10), local("Europe/Berlin", 2027, 3, 28, 10),
                      local("Europe/Berlin", 2027, 4, 4, 10)]
     assert [t.astimezone(UTC).hour for t in times] == [9, 8, 8]
     # The slot of a cancelled post is free again.
-    timing.cancel_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=posts[1].id)
+    timing.cancel_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=queued[1].id)
     late = draft(session, crew, [berlin], "late")
     timing.add_to_queue(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=late.id, after=after)
     session.commit()
@@ -251,8 +251,8 @@ def test_recurring_post_creates_one_occurrence_at_a_time_ahead_of_its_time(sessi
     assert occurrence.recurrence_source_id == post.id and occurrence.text == "Daily tip"
     assert [t.status for t in targets_of(session, occurrence)] == ["pending"]
     assert timing.materialize_recurrences(now=utcnow() + timedelta(hours=2)) == []  # never twice
-    calendar = publishing.list_calendar(session, team_id=crew.team.id, user_id=crew.owner.id,
-                                        start=start, end=start + timedelta(days=5))
+    calendar = reading.list_calendar(session, team_id=crew.team.id, user_id=crew.owner.id,
+                                     start=start, end=start + timedelta(days=5))
     projected = [e for e in calendar if e.projected]
     assert [e.scheduled_at for e in projected] == [start + timedelta(days=d) for d in (2, 3, 4)]
 

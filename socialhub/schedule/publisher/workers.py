@@ -2,8 +2,8 @@
 
 One Python process runs Python code on one core at a time, and the publisher spends most of
 its time in Python (building requests, parsing answers). A scheduler process therefore starts
-`PUBLISH_PROCESSES - 1` worker processes (`python -m socialhub.services.publishing_workers`),
-each running its own `publisher.Engine` with its own claims and liveness lock: they share the
+`PUBLISH_PROCESSES - 1` worker processes (`python -m socialhub.schedule.publisher.workers`),
+each running its own `engine.Engine` with its own claims and liveness lock: they share the
 work through the database exactly as separate scheduler processes do.
 
 Life cycle:
@@ -108,7 +108,7 @@ def main() -> int:
     """A worker process: tick an engine every second until SIGTERM (or the scheduler is gone)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s publishing-worker %(levelname)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    from socialhub.schedule.publisher import engine as publisher
+    from socialhub.schedule.publisher import engine
 
     parent = int(os.environ.get("SOCIALHUB_PUBLISHING_PARENT", "0") or 0)
     _die_with_parent()
@@ -117,7 +117,7 @@ def main() -> int:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    engine = publisher.Engine()
+    running = engine.Engine()
     try:
         while not stopping.is_set():
             if parent and os.getppid() != parent:
@@ -125,12 +125,12 @@ def main() -> int:
                 break
             started = time.monotonic()
             try:
-                engine.tick()
+                running.tick()
             except Exception:
                 log.exception("publishing tick failed")
             stopping.wait(max(0.0, 1.0 - (time.monotonic() - started)))
     finally:
-        engine.stop()
+        running.stop()
     return 0
 
 

@@ -20,7 +20,7 @@ from socialhub.core.db import session_scope
 from socialhub.core.models import utcnow
 from socialhub.schedule.models import POST_STATUSES
 from socialhub.channels import accounts
-from socialhub.schedule import approvals, posts, status as publishing_status, times, timing
+from socialhub.schedule import approvals, posts, reading, status, times, timing
 from socialhub.identity import teams
 from socialhub.core.errors import NotFound, ServiceError, ValidationError
 from socialhub.ui import clients
@@ -167,11 +167,11 @@ class ScheduleState(AppState):
             with session_scope() as session:
                 role = self._role(session, user_id)
                 account_id = int(self.f_account) if self.f_account.isdigit() else None
-                self.has_posts = posts.list_posts(session, team_id=self._team_id, user_id=user_id,
+                self.has_posts = reading.list_posts(session, team_id=self._team_id, user_id=user_id,
                                                        page_size=1).total > 0
-                self.tag_options = posts.list_tags(session, team_id=self._team_id, user_id=user_id)
+                self.tag_options = reading.list_tags(session, team_id=self._team_id, user_id=user_id)
                 if self.view == "list":
-                    page = posts.list_posts(
+                    page = reading.list_posts(
                         session, team_id=self._team_id, user_id=user_id, status=self.f_status or None,
                         account_id=account_id, tag=self.f_tag or None, search=self.f_search or None, page=self.page)
                     self.rows = list_rows(page.items, tz=self._timezone, role=role)
@@ -183,7 +183,7 @@ class ScheduleState(AppState):
                 first, last = view_dates(self.view, self._anchor())
                 start = times.to_utc(datetime.combine(first, time(0)), self._timezone)
                 end = times.to_utc(datetime.combine(last, time(0)), self._timezone)
-                items = posts.list_calendar(
+                items = reading.list_calendar(
                     session, team_id=self._team_id, user_id=user_id, start=start, end=end, account_id=account_id,
                     status=self.f_status or None, tag=self.f_tag or None)
         except ServiceError as exc:
@@ -296,7 +296,7 @@ class ScheduleState(AppState):
     def _load_panel(self, user_id: int, post_id: int) -> bool:
         try:
             with session_scope() as session:
-                detail = posts.get_post(session, team_id=self._team_id, user_id=user_id, post_id=post_id)
+                detail = reading.get_post(session, team_id=self._team_id, user_id=user_id, post_id=post_id)
         except ServiceError as exc:
             self.panel_open, self.panel = False, Panel()
             self.error = str(exc)
@@ -468,4 +468,4 @@ class ScheduleState(AppState):
         self.drop_open, self.drop_error = False, ""
 
 
-clients.on_event(publishing_status.EVENT_KIND, ScheduleState, "_refresh_posts")
+clients.on_event(status.EVENT_KIND, ScheduleState, "_refresh_posts")

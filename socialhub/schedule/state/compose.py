@@ -1,5 +1,7 @@
-"""The composer's state: one post, its accounts, its per-platform versions, media, tags, the
-live counters and previews, autosave, and scheduling.
+"""The composer's state: one post, its accounts, its per-platform versions, tags, the live
+counters and previews, and autosave. `ComposeState` also takes in two mixins: its media
+(`compose_media.py`) and when the post goes out (`compose_when.py`); the pages use the one
+class, `ComposeState`.
 
 How autosave works: the text inputs are uncontrolled (the browser owns what is typed); each
 input sends its value after a short pause (`debounce`) and on blur. A change updates the
@@ -21,37 +23,30 @@ import reflex as rx
 
 from socialhub.core.db import session_scope
 from socialhub.core.models import utcnow
-from socialhub.identity import teams, users as user_accounts
-from socialhub.schedule import approvals, content, posts, times, timing
-from socialhub.media import uploads
+from socialhub.identity import teams, users
+from socialhub.schedule import content, posts, reading
 from socialhub.core.errors import NotFound, ServiceError
 from socialhub.schedule.views import composer_accounts, ComposerAccount, platform_counter
 from socialhub.ui.state import AppState
+from socialhub.schedule.state.compose_media import ComposeMedia, media_rows
+from socialhub.schedule.state.compose_when import ComposeWhen
 from socialhub.schedule.state.rows import (
     AccountChoice,
     counter_row,
     CounterRow,
-    MediaRow,
     PartRow,
     PlatformTab,
     PreviewPart,
     PreviewRow,
-    size_label,
     status_color,
     status_label,
 )
 
 AUTOSAVE_SECONDS = 1.2
 MAX_TEXT = content.MAX_TEXT_CHARS
-MAX_UPLOAD_FILES = 10
-MAX_UPLOAD_BYTES = uploads.MAX_VIDEO_BYTES
 MAX_PREVIEW_TEXT = 3000
 TOO_LONG = (f"This text reached {MAX_TEXT:,} characters, the most SocialHub keeps for one post, so the rest was "
             "cut off. It was not saved: your last saved text is kept.")
-
-
-def _f(form: dict, key: str, limit: int = 200) -> str:
-    return str(form.get(key, ""))[:limit]
 
 
 def _id(value) -> int:
@@ -61,7 +56,7 @@ def _id(value) -> int:
         raise NotFound("That item no longer exists.") from None
 
 
-class ComposeState(AppState):
+class ComposeState(ComposeMedia, ComposeWhen, AppState):
     post_id: int = 0
     status: str = "draft"
     status_text: str = "new draft"
@@ -82,23 +77,11 @@ class ComposeState(AppState):
     counters: list[CounterRow] = []
     tabs: list[PlatformTab] = []
     active_tab: str = "main"
-    media: list[MediaRow] = []
-    upload_errors: list[str] = []
     previews: list[PreviewRow] = []
     problems: list[str] = []
 
     save_status: str = ""
     save_error: str = ""
-
-    timezone: str = "UTC"
-    timezones: list[str] = []
-    schedule_date: str = ""
-    schedule_time: str = ""
-    when_label: str = ""
-    repeat_on: bool = False
-    repeat_every: str = "1"
-    repeat_unit: str = "week"
-    schedule_error: str = ""
 
     _version: int = 0
     _text: str = ""
@@ -138,7 +121,7 @@ class ComposeState(AppState):
             self.can_edit = False
             self.read_only_reason = str(exc)
         if not self.timezones:
-            self.timezones = user_accounts.timezones()
+            self.timezones = users.timezones()
         self._rebuild()
         self.loaded = True
 
@@ -162,7 +145,7 @@ class ComposeState(AppState):
 
     def _load_post(self, session, user_id: int, post_id: int, *, remount: bool = True) -> None:
         """Read the post (checked by team and role) and everything the composer shows of it."""
-        detail = posts.get_post(session, team_id=self._team_id, user_id=user_id, post_id=post_id)
+        detail = reading.get_post(session, team_id=self._team_id, user_id=user_id, post_id=post_id)
         previews = content.preview_post(session, team_id=self._team_id, user_id=user_id, post_id=post_id)
         s = detail.summary
         self.post_id, self._version, self.status = s.id, s.version, s.status
@@ -183,11 +166,7 @@ class ComposeState(AppState):
             v.platform: {"id": v.id, "text": v.text, "parts": list(v.thread_parts), "first_comment": v.first_comment}
             for v in detail.variants if v.scope.startswith("platform:")
         }
-        self.media = [MediaRow(id=m.id, url=m.url, is_video=m.kind == "video", name=m.filename or f"{m.kind} #{m.id}",
-                               info=" · ".join(x for x in (f"{m.width}×{m.height}" if m.width else "",
-                                                            f"{m.duration_seconds:.0f} s" if m.duration_seconds else "",
-                                                            size_label(m.size_bytes)) if x),
-                               alt=m.alt_text) for m in detail.media]
+        self.media = media_rows(detail.media)
         self._set_previews(previews)
         if s.scheduled_at:
             at = s.scheduled_at.astimezone(ZoneInfo(s.timezone))
@@ -563,208 +542,3 @@ class ComposeState(AppState):
         self._rebuild()
         parts = len(self._variants.get(str(platform), {}).get("parts", [])) + 1
         return [rx.toast.success(f"Split into {parts} numbered posts."), self._url_script()]
-
-    # ---- media ----------------------------------------------------------------------------------
-
-    @rx.event
-    async def upload(self, files: list[rx.UploadFile]):
-        user, stop = self._save_or_signin()
-        if stop:
-            return stop
-        if not self.can_edit:
-            return rx.toast.error(self.read_only_reason)
-        errors, new_ids = [], []
-        if len(files) > MAX_UPLOAD_FILES:
-            errors.append(f"Attach at most {MAX_UPLOAD_FILES} files at a time; the first {MAX_UPLOAD_FILES} were taken.")
-        for upload in files[:MAX_UPLOAD_FILES]:
-            name = uploads.clean_filename(upload.name or "") or "file"
-            data = await upload.read(MAX_UPLOAD_BYTES + 1)
-            if len(data) > MAX_UPLOAD_BYTES:
-                errors.append(f"{name}: larger than {MAX_UPLOAD_BYTES // uploads.MB} MB, the most SocialHub accepts.")
-                continue
-            try:
-                with session_scope() as session:
-                    media = uploads.upload_media(session, team_id=self._team_id, actor_id=user.id, data=data,
-                                                          filename=name)
-                    new_ids.append(media.id)
-            except ServiceError as exc:
-                errors.append(f"{name}: {exc}")
-        self.upload_errors = errors
-        if new_ids:
-            try:
-                with session_scope() as session:
-                    posts.update_post(session, team_id=self._team_id, actor_id=user.id, post_id=self.post_id,
-                                           media_ids=[m.id for m in self.media] + new_ids)
-                    self._load_post(session, user.id, self.post_id, remount=False)
-            except ServiceError as exc:
-                self.upload_errors = [*errors, str(exc)]
-            self._rebuild()
-        events = [rx.clear_selected_files("compose-media"), self._url_script()]
-        if errors:
-            events.append(rx.toast.error("Some files were not attached; see why below the media."))
-        return events
-
-    @rx.event
-    def set_alt(self, media_id: int, value: str):
-        user = self._signed_in_user()
-        if user is None:
-            return self._to_signin()
-        current = next((m for m in self.media if m.id == int(media_id)), None)
-        if current is None or current.alt == str(value) or not self.can_edit:
-            return
-        try:
-            with session_scope() as session:
-                uploads.set_alt_text(session, team_id=self._team_id, actor_id=user.id, media_id=int(media_id),
-                                              alt_text=str(value)[:uploads.MAX_ALT_TEXT + 1])
-            with session_scope() as session:
-                self._load_post(session, user.id, self.post_id, remount=False)
-        except ServiceError as exc:
-            return rx.toast.error(str(exc))
-        self._rebuild()
-        return rx.toast.success("Alt text saved.")
-
-    @rx.event
-    def remove_media(self, media_id: int):
-        user, stop = self._save_or_signin()
-        if stop:
-            return stop
-        try:
-            with session_scope() as session:
-                posts.update_post(session, team_id=self._team_id, actor_id=user.id, post_id=self.post_id,
-                                       media_ids=[m.id for m in self.media if m.id != int(media_id)])
-                self._load_post(session, user.id, self.post_id, remount=False)
-        except ServiceError as exc:
-            return rx.toast.error(str(exc))
-        self._rebuild()
-
-    # ---- when -----------------------------------------------------------------------------------
-
-    def _after_schedule(self, message: str, date_iso: str):
-        return [rx.toast.success(message), rx.redirect(f"/schedule?date={date_iso}")]
-
-    @rx.event
-    def schedule(self, form: dict):
-        """Schedule at the date, time and time zone of the form (an editor's goes to approval)."""
-        user, stop = self._save_or_signin()
-        if stop:
-            return stop
-        date_, time_, tz = _f(form, "date", 10), _f(form, "time", 5), _f(form, "timezone", 64) or self.timezone
-        self.schedule_date, self.schedule_time = date_, time_
-        try:
-            with session_scope() as session:
-                post = timing.schedule_post(session, team_id=self._team_id, actor_id=user.id, post_id=self.post_id,
-                                                when=f"{date_}T{time_}", timezone=tz)
-                status = post.status
-                local_date = times.local_wall_time(post.scheduled_at, self._timezone).date().isoformat()
-        except ServiceError as exc:
-            self.schedule_error = str(exc)
-            return
-        self.schedule_error = ""
-        if status == "pending_approval":
-            return self._after_schedule("Sent to your team's admins for approval, with this time.", local_date)
-        return self._after_schedule(f"Scheduled for {date_} {time_} ({tz}).", local_date)
-
-    @rx.event
-    def publish_now(self):
-        user, stop = self._save_or_signin()
-        if stop:
-            return stop
-        try:
-            with session_scope() as session:
-                timing.publish_now(session, team_id=self._team_id, actor_id=user.id, post_id=self.post_id)
-        except ServiceError as exc:
-            self.schedule_error = str(exc)
-            return
-        self.schedule_error = ""
-        today = utcnow().astimezone(ZoneInfo(self._timezone)).date().isoformat()
-        return self._after_schedule("Publishing now.", today)
-
-    @rx.event
-    def add_to_queue(self):
-        user, stop = self._save_or_signin()
-        if stop:
-            return stop
-        try:
-            with session_scope() as session:
-                post = timing.add_to_queue(session, team_id=self._team_id, actor_id=user.id, post_id=self.post_id)
-                status = post.status
-                at = times.local_wall_time(post.scheduled_at, self._timezone)
-        except ServiceError as exc:
-            self.schedule_error = str(exc)
-            return
-        self.schedule_error = ""
-        when = at.strftime("%a %d %b, %H:%M")
-        if status == "pending_approval":
-            return self._after_schedule(f"Sent for approval, for the queue slot {when}.", at.date().isoformat())
-        return self._after_schedule(f"Added to the queue: {when}.", at.date().isoformat())
-
-    @rx.event
-    def submit_for_approval(self):
-        user, stop = self._save_or_signin()
-        if stop:
-            return stop
-        try:
-            with session_scope() as session:
-                approvals.submit_for_approval(session, team_id=self._team_id, actor_id=user.id,
-                                                         post_id=self.post_id)
-                self._load_post(session, user.id, self.post_id, remount=False)
-        except ServiceError as exc:
-            self.schedule_error = str(exc)
-            return
-        self.schedule_error = ""
-        self._rebuild()
-        return [rx.toast.success("Sent to your team's admins for approval."), self._url_script()]
-
-    def _recurrence(self, user_id: int) -> str:
-        """Store the repeat settings on the post; the error message, or ""."""
-        try:
-            with session_scope() as session:
-                if self.repeat_on:
-                    every = int(self.repeat_every) if self.repeat_every.isdigit() else 0
-                    timing.set_recurrence(session, team_id=self._team_id, actor_id=user_id, post_id=self.post_id,
-                                              every=every, unit=self.repeat_unit)
-                else:
-                    timing.clear_recurrence(session, team_id=self._team_id, actor_id=user_id, post_id=self.post_id)
-                self._load_post(session, user_id, self.post_id, remount=False)
-        except ServiceError as exc:
-            return str(exc)
-        return ""
-
-    def _set_repeat(self, **change):
-        user, stop = self._save_or_signin()
-        if stop:
-            return stop
-        for name, value in change.items():
-            setattr(self, name, value)
-        self.schedule_error = self._recurrence(user.id)
-        if not self.schedule_error and self.repeat_on:
-            return rx.toast.success(f"Repeats every {self.repeat_every} {self.repeat_unit}(s) from its scheduled time.")
-        return None
-
-    @rx.event
-    def set_repeat_on(self, on: bool):
-        return self._set_repeat(repeat_on=bool(on))
-
-    @rx.event
-    def set_repeat_every(self, every: str):
-        return self._set_repeat(repeat_every=str(every).strip()[:4])
-
-    @rx.event
-    def set_repeat_unit(self, unit: str):
-        if unit in timing.RECURRENCE_UNITS:
-            return self._set_repeat(repeat_unit=unit)
-        return None
-
-    @rx.event
-    def duplicate(self):
-        user, stop = self._save_or_signin()
-        if stop:
-            return stop
-        try:
-            with session_scope() as session:
-                copy = posts.duplicate_post(session, team_id=self._team_id, actor_id=user.id, post_id=self.post_id)
-                new_id = copy.id
-        except ServiceError as exc:
-            return rx.toast.error(str(exc))
-        return [rx.toast.success("Copied into a new draft."), rx.redirect(f"/schedule/compose?post={new_id}")]
-

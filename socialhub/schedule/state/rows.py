@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from socialhub.schedule import posts as publishing
+from socialhub.schedule.posts import ADMIN_EDITABLE, EDITOR_EDITABLE
+from socialhub.schedule.reading import PostDetail, PostSummary
 from socialhub.identity import teams
 
 # ---- words and colours ------------------------------------------------------------------------
@@ -154,16 +155,16 @@ class Calendar:
 def can_move(status: str, role: str) -> bool:
     """Whether the viewer may drag this post (the service checks again)."""
     if teams.role_at_least(role, "admin"):
-        return status in publishing.ADMIN_EDITABLE and status != "cancelled"
-    return role == "editor" and status in publishing.EDITOR_EDITABLE
+        return status in ADMIN_EDITABLE and status != "cancelled"
+    return role == "editor" and status in EDITOR_EDITABLE
 
 
-def badges(summary: publishing.PostSummary) -> list[BadgeRow]:
+def badges(summary: PostSummary) -> list[BadgeRow]:
     return [BadgeRow(label=f"{t.platform_name} {t.handle}".strip(), status=t.status, status_label=status_label(t.status),
                      color=status_color(t.status), error=short(t.last_error, 200)) for t in summary.targets]
 
 
-def cal_post(summary: publishing.PostSummary, *, tz: str, role: str) -> CalPost:
+def cal_post(summary: PostSummary, *, tz: str, role: str) -> CalPost:
     at = local(summary.scheduled_at, tz) if summary.scheduled_at else None
     key = f"{summary.id}-{int(summary.scheduled_at.timestamp())}" if summary.projected and summary.scheduled_at else str(summary.id)
     return CalPost(
@@ -227,7 +228,7 @@ def _day(d: date, *, anchor: date, today: date, posts: list[CalPost], limit: int
     )
 
 
-def build_calendar(view: str, anchor: date, items: Sequence[publishing.PostSummary], *, tz: str, role: str,
+def build_calendar(view: str, anchor: date, items: Sequence[PostSummary], *, tz: str, role: str,
                    now: datetime) -> Calendar:
     """The month grid, the week/day time grid and the phone agenda for one view."""
     now_local = local(now, tz)
@@ -293,7 +294,7 @@ def drop_prefill(zone: str, *, original: datetime | None, tz: str, now: datetime
 
 # ---- the list view ----------------------------------------------------------------------------
 
-def list_rows(items: Iterable[publishing.PostSummary], *, tz: str, role: str) -> list[CalPost]:
+def list_rows(items: Iterable[PostSummary], *, tz: str, role: str) -> list[CalPost]:
     return [cal_post(s, tz=tz, role=role) for s in items]
 
 
@@ -361,7 +362,7 @@ def _fmt(moment: datetime | None, tz: str, fmt: str = "%a %d %b %Y, %H:%M") -> s
     return local(moment, tz).strftime(fmt) if moment else ""
 
 
-def panel_of(detail: publishing.PostDetail, *, tz: str, user_id: int) -> Panel:
+def panel_of(detail: PostDetail, *, tz: str, user_id: int) -> Panel:
     s = detail.summary
     role, status = detail.role, s.status
     admin = teams.role_at_least(role, "admin")
@@ -403,7 +404,7 @@ def panel_of(detail: publishing.PostDetail, *, tz: str, user_id: int) -> Panel:
         can_retry=admin and status in ("failed", "partial", "missed"),
         can_duplicate=editor,
         can_delete=(admin and status not in ("publishing",)) or (role == "editor" and s.author_id == user_id
-                                                                and status in publishing.EDITOR_EDITABLE),
+                                                                 and status in EDITOR_EDITABLE),
         can_comment=editor,
         read_only=not editor,
         needs_reconnect=any(t.status == "paused" for t in s.targets),
