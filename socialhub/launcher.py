@@ -92,12 +92,13 @@ def run() -> int:
 
     settings = get_settings()
     started = time.monotonic()
+    embedded = not os.environ.get("DATABASE_URL", "").strip()
     with ensure_database() as url:
-        print(f"database: {'embedded PostgreSQL in ' + str(settings.data_dir / 'pg') if 'host=/' in url else 'DATABASE_URL'}")
+        print(f"database: {'embedded PostgreSQL in ' + str(settings.data_dir / 'pg') if embedded else 'DATABASE_URL'}")
         migrate()
         crypto.get_keyring()  # creates the key file on first run, before any child needs it
-        if settings.demo_data and seed_demo_data():
-            print("loaded demo data: sign in as demo@socialhub.local / explore-socialhub-2026")
+        if settings.demo_data:
+            announce_demo(seed_demo_data(published_password=embedded))
         env = child_env()
         procs = [start_scheduler(env), start_app(settings.port, env)]
         stopping = False
@@ -133,10 +134,27 @@ def migrate() -> None:
     command.upgrade(Config(str(ROOT / "alembic.ini")), "heads")
 
 
-def seed_demo_data() -> bool:
-    """Load the labelled demo data once per database; True when it was loaded now."""
+def seed_demo_data(*, published_password: bool) -> str | None:
+    """Load the labelled demo data once per database; the demo password when it was loaded now.
+
+    The published password only on the embedded development database (DATABASE_URL unset);
+    on any other database a random one, which the caller prints once: a demo account with a
+    password from the README must never sit on a server.
+    """
+    import secrets
+
     from socialhub.core.db import session_scope
     from socialhub import demo
 
+    password = demo.DEMO_PASSWORD if published_password else secrets.token_urlsafe(12)
     with session_scope() as session:
-        return demo.seed_demo(session)
+        return password if demo.seed_demo(session, password=password) else None
+
+
+def announce_demo(password: str | None) -> None:
+    from socialhub import demo
+
+    if password is None:
+        return
+    note = "" if password == demo.DEMO_PASSWORD else "  (random; shown only this once)"
+    print(f"loaded demo data: sign in as {demo.DEMO_EMAIL} / {password}{note}")

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlmodel import select
 from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse
+from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -23,15 +23,17 @@ from socialhub.core.storage import LocalStorage
 from socialhub.identity.models import AuthSession, LoginTicket
 from socialhub.identity import users
 from socialhub.core import system
-from socialhub.identity.cookie import COOKIE_NAME
+from socialhub.identity.cookie import COOKIE_NAME, NONCE_COOKIE_NAME
 
 PASSWORD = "correct horse battery"
 REFLEX_PAGE = "the reflex app"
+NONCE = "this-browsers-nonce"  # the sign-in nonce cookie the test browser got with its first page
+ORIGIN = {"origin": "http://localhost:3000"}  # PUBLIC_URL's origin: a form on our own page
 
 
 def build_app() -> Starlette:
     async def page(request):
-        return PlainTextResponse(f"{REFLEX_PAGE}: {request.url.path}")
+        return HTMLResponse(f"{REFLEX_PAGE}: {request.url.path}")
 
     api = build_api()
     api.mount("", Starlette(routes=[Route("/{path:path}", page, methods=["GET", "HEAD", "POST"])]))
@@ -41,6 +43,7 @@ def build_app() -> Starlette:
 @pytest.fixture
 def client(database_url):
     with TestClient(build_app(), follow_redirects=False) as c:
+        c.cookies.set(NONCE_COOKIE_NAME, NONCE)
         yield c
 
 
@@ -50,9 +53,9 @@ def user(database_url):
         return users.sign_up(session, name="Ada", email="ada@example.com", password=PASSWORD)
 
 
-def new_ticket(user_id: int, next_path: str = "/feed") -> str:
+def new_ticket(user_id: int, next_path: str = "/feed", nonce: str = NONCE) -> str:
     with session_scope() as session:
-        return users.create_login_ticket(session, user_id=user_id, next_path=next_path)
+        return users.create_login_ticket(session, user_id=user_id, next_path=next_path, nonce=nonce)
 
 
 def new_session_token(user_id: int) -> str:
@@ -144,12 +147,70 @@ def test_expired_ticket_is_refused(client, user):
     assert session_cookies(response) == []
 
 
+@pytest.mark.parametrize("nonce", ["", "another-browsers-nonce"])
+def test_ticket_is_refused_in_another_browser(client, user, nonce):
+    """Login CSRF: a ticket made for one browser (say, an attacker's) cannot sign in another."""
+    ticket = new_ticket(user.id)
+    client.cookies.clear()
+    if nonce:
+        client.cookies.set(NONCE_COOKIE_NAME, nonce)
+    response = client.get(f"/auth/session?ticket={ticket}")
+    assert response.headers["location"] == "/signin?expired=1"
+    assert session_cookies(response) == [] and count(AuthSession) == 0
+    client.cookies.set(NONCE_COOKIE_NAME, NONCE)  # the browser it was made for still can
+    assert session_cookies(client.get(f"/auth/session?ticket={ticket}"))
+
+
+def test_ticket_made_without_a_browser_nonce_is_never_redeemed_over_http(client, user):
+    response = client.get(f"/auth/session?ticket={new_ticket(user.id, nonce='')}")
+    assert response.headers["location"] == "/signin?expired=1" and count(AuthSession) == 0
+
+
+def nonce_cookies(response) -> list[str]:
+    return [c for c in response.headers.get_list("set-cookie") if c.startswith(f"{NONCE_COOKIE_NAME}=")]
+
+
+def test_the_first_page_a_browser_loads_gives_it_an_httponly_nonce_cookie(database_url):
+    with TestClient(build_app(), follow_redirects=False) as fresh:
+        (cookie,) = nonce_cookies(fresh.get("/signin"))
+        value, attrs = cookie_attributes(cookie)
+        assert len(value) >= 32 and "httponly" in attrs and attrs["samesite"].lower() == "lax"
+        assert nonce_cookies(fresh.get("/signin")) == []  # kept, not replaced, once the browser has it
+        assert nonce_cookies(fresh.get("/health")) == []  # only pages (HTML) set it
+
+
+# ---- /auth/verify-email -------------------------------------------------------------------------
+
+def _verification_token() -> str:
+    from socialhub.core.models import Email
+
+    with session_scope() as session:
+        body = session.exec(select(Email.text_body).where(Email.to_address == "ada@example.com")).one()
+    return body.split("verify-email?token=", 1)[1].split()[0]
+
+
+def test_verification_link_confirms_the_address(client, user):
+    response = client.get(f"/auth/verify-email?token={_verification_token()}")
+    assert response.status_code == 303 and response.headers["location"] == "/settings?verified=1"
+    with session_scope() as session:
+        assert users.is_verified(users.get_user(session, user_id=user.id))
+    again = client.get(f"/auth/verify-email?token={_verification_token()}")
+    assert again.headers["location"] == "/settings?verified=expired"
+
+
+def test_made_up_verification_link_verifies_nothing(client, user):
+    response = client.get("/auth/verify-email?token=made-up")
+    assert response.headers["location"] == "/settings?verified=expired"
+    with session_scope() as session:
+        assert not users.is_verified(users.get_user(session, user_id=user.id))
+
+
 # ---- /auth/signout ----------------------------------------------------------------------------
 
 def test_signout_ends_the_session_and_clears_the_cookie(client, user):
     token = new_session_token(user.id)
     other = new_session_token(user.id)  # another browser stays signed in
-    response = client.post("/auth/signout", headers={"cookie": f"{COOKIE_NAME}={token}"})
+    response = client.post("/auth/signout", headers={"cookie": f"{COOKIE_NAME}={token}", **ORIGIN})
     assert response.status_code == 303 and response.headers["location"] == "/signin"
     (cookie,) = session_cookies(response)
     value, attrs = cookie_attributes(cookie)
@@ -169,9 +230,33 @@ def test_signout_by_get_is_refused_so_other_sites_cannot_sign_you_out(client, us
         assert users.user_for_token(session, token=token).id == user.id
 
 
+@pytest.mark.parametrize("headers", [
+    {"origin": "https://evil.example"},
+    {"origin": "http://localhost:3000.evil.example"},
+    {"referer": "https://evil.example/page"},
+    {},  # neither: refused too
+])
+def test_signout_from_another_site_is_refused(client, user, headers):
+    token = new_session_token(user.id)
+    response = client.post("/auth/signout", headers={"cookie": f"{COOKIE_NAME}={token}", **headers})
+    assert response.status_code == 403
+    assert session_cookies(response) == []
+    with session_scope() as session:
+        assert users.user_for_token(session, token=token).id == user.id
+
+
+def test_signout_with_only_a_referer_from_our_pages_works(client, user):
+    token = new_session_token(user.id)
+    response = client.post("/auth/signout", headers={"cookie": f"{COOKIE_NAME}={token}",
+                                                     "referer": "http://localhost:3000/settings"})
+    assert response.status_code == 303
+    with session_scope() as session:
+        assert users.user_for_token(session, token=token) is None
+
+
 def test_signout_without_cookie_still_clears_it(client, user):
     new_session_token(user.id)
-    response = client.post("/auth/signout")
+    response = client.post("/auth/signout", headers=ORIGIN)
     assert response.headers["location"] == "/signin"
     assert len(session_cookies(response)) == 1
     assert count(AuthSession) == 1
@@ -256,6 +341,44 @@ def test_redirect_keeps_an_odd_path_harmless(client):
     assert "\r" not in location and "\n" not in location
     assert location.startswith("/signin?next=/feed/")
     assert [c for c in response.headers.get_list("set-cookie") if c.startswith("x=")] == []
+
+
+# ---- security headers -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/signin", "/health", "/auth/session?ticket=x", "/feed"])
+def test_every_response_carries_the_security_headers(client, path):
+    headers = client.get(path).headers
+    csp = headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp and "object-src 'none'" in csp
+    assert "connect-src 'self' http://localhost:3000 ws://localhost:3000" in csp  # Reflex's websocket
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert "strict-transport-security" not in headers  # PUBLIC_URL is http
+
+
+def test_hsts_only_when_public_url_is_https(client, monkeypatch):
+    monkeypatch.setenv("PUBLIC_URL", "https://social.example")
+    config.get_settings.cache_clear()
+    try:
+        headers = client.get("/signin").headers
+    finally:
+        config.get_settings.cache_clear()
+    assert headers["strict-transport-security"].startswith("max-age=31536000")
+    assert "wss://social.example" in headers["content-security-policy"]
+
+
+def test_cors_allows_only_public_url(monkeypatch):
+    import importlib
+
+    import rxconfig
+
+    monkeypatch.setenv("PUBLIC_URL", "https://social.example/")
+    try:
+        assert list(importlib.reload(rxconfig).config.cors_allowed_origins) == ["https://social.example"]
+    finally:
+        monkeypatch.undo()
+        importlib.reload(rxconfig)
 
 
 # ---- /media -----------------------------------------------------------------------------------

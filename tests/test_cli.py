@@ -36,6 +36,31 @@ def test_create_user_then_sign_in_with_it(database_url, session):
     assert session.exec(select(User).where(User.email == "weak@example.com")).first() is None
 
 
+def test_seed_on_a_configured_database_prints_a_random_demo_password(database_url, session):
+    from socialhub import demo
+
+    result = cli("seed")
+    assert result.returncode == 0, result.stderr
+    assert demo.DEMO_PASSWORD not in result.stdout
+    password = result.stdout.split(f"{demo.DEMO_EMAIL} / ", 1)[1].split()[0]
+    assert users.authenticate(session, email=demo.DEMO_EMAIL, password=password, ip="t").is_demo
+    again = cli("seed")
+    assert "already loaded" in again.stdout and password not in again.stdout
+
+
+def test_create_user_verified_and_verify_email(database_url, session):
+    assert cli("create-user", "--email", "a@example.com", "--name", "A", "--password", "a long cli phrase",
+               "--verified").returncode == 0
+    assert cli("create-user", "--email", "b@example.com", "--name", "B", "--password", "a long cli phrase").returncode == 0
+    verified = lambda e: session.exec(select(User.email_verified_at).where(User.email == e)).one() is not None  # noqa: E731
+    assert verified("a@example.com") and not verified("b@example.com")
+    result = cli("verify-email", "--email", "B@example.com")
+    assert result.returncode == 0 and "verified" in result.stdout
+    session.expire_all()
+    assert verified("b@example.com")
+    assert cli("verify-email", "--email", "nobody@example.com").returncode != 0
+
+
 def test_notify_reaches_the_user_and_refuses_unknown_email(database_url, session):
     users.sign_up(session, name="Ada", email="ada@example.com", password="correct horse battery")
     session.commit()

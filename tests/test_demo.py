@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
+
+from socialhub.core.errors import ValidationError
 
 from socialhub.identity.models import Team, TeamMember, User
 from socialhub.identity.models import Notification
@@ -49,3 +52,30 @@ def test_seed_demo_does_not_touch_a_real_account_with_the_demo_address(session):
     session.commit()
     (user,) = session.exec(select(User)).all()
     assert user.name == "Real Person" and not user.is_demo
+
+
+def test_demo_addresses_are_created_verified(session):
+    demo.seed_demo(session)
+    session.commit()
+    assert all(accounts.is_verified(u) for u in session.exec(select(User)))
+
+
+def test_outside_the_embedded_database_the_demo_password_is_random(database_url, session, capsys):
+    """`socialhub run` with DATABASE_URL set: never the password the README publishes."""
+    from socialhub import launcher
+
+    password = launcher.seed_demo_data(published_password=False)
+    launcher.announce_demo(password)
+    assert password and password != demo.DEMO_PASSWORD
+    out = capsys.readouterr().out
+    assert f"{demo.DEMO_EMAIL} / {password}" in out and demo.DEMO_PASSWORD not in out
+    assert accounts.authenticate(session, email=demo.DEMO_EMAIL, password=password, ip="127.0.0.1").is_demo
+    with pytest.raises(ValidationError):
+        accounts.authenticate(session, email=demo.DEMO_EMAIL, password=demo.DEMO_PASSWORD, ip="127.0.0.2")
+    assert launcher.seed_demo_data(published_password=False) is None  # once; nothing printed again
+
+
+def test_the_embedded_database_gets_the_published_password(database_url, session):
+    from socialhub import launcher
+
+    assert launcher.seed_demo_data(published_password=True) == demo.DEMO_PASSWORD

@@ -181,7 +181,7 @@ def test_names_are_stored_verbatim_and_inert(session, name):
 
 
 def test_hostile_text_in_invites_and_notifications_is_stored_as_text(session):
-    ada = users.sign_up(session, name=SCRIPT, email="ada@example.com", password=PASSWORD)
+    ada = users.sign_up(session, name=SCRIPT, email="ada@example.com", password=PASSWORD, verified=True)
     session.commit()
     teams.rename_team(session, team_id=team_of(session, ada), actor_id=ada.id, name=SQL)
     _, link = teams.invite_member(session, team_id=team_of(session, ada), actor_id=ada.id,
@@ -294,3 +294,42 @@ def test_nul_bytes_in_lookups_find_nothing_instead_of_crashing(session):
     users.delete_provider_key(session, user_id=ada.id, provider=f"openai{NUL}")
     session.commit()
     assert [k.provider for k in users.list_provider_keys(session, user_id=ada.id)] == ["openai"]
+
+
+# ---- rate limits beyond identity, and stale OAuth states -------------------------------------------
+
+def test_connecting_accounts_is_rate_limited_per_user(session, monkeypatch):
+    from socialhub.channels import connect
+    from socialhub.core.errors import RateLimited
+
+    monkeypatch.setenv("RATE_LIMITS", "connect_account=2/hour")
+    monkeypatch.delenv("X_CLIENT_ID", raising=False)
+    ada = make_user(session, "Ada")
+    team_id = team_of(session, ada)
+    for _ in range(2):
+        with pytest.raises(ValidationError, match="X_CLIENT_ID"):  # counted, then refused for its own reason
+            connect.start_connect(session, team_id=team_id, actor_id=ada.id, platform="x")
+    with pytest.raises(RateLimited, match="Too many attempts to connect an account"):
+        connect.start_connect(session, team_id=team_id, actor_id=ada.id, platform="x")
+    with pytest.raises(RateLimited):
+        connect.connect_bluesky(session, team_id=team_id, actor_id=ada.id, identifier="ada.bsky.social",
+                                app_password="xxxx-xxxx-xxxx-xxxx")
+
+
+def test_the_cleanup_job_purges_expired_oauth_states(session):
+    from datetime import timedelta
+
+    from scheduler.jobs import JOBS
+    from socialhub.channels.models import OAuthState
+    from socialhub.core.models import utcnow
+
+    ada = make_user(session, "Ada")
+    for name, minutes in (("stale", -1), ("live", 5)):
+        session.add(OAuthState(state_hash=name, team_id=team_of(session, ada), user_id=ada.id, platform="x",
+                               redirect_uri="http://localhost:3000/oauth/x/callback",
+                               expires_at=utcnow() + timedelta(minutes=minutes)))
+    session.commit()
+    job, trigger, store = JOBS["cleanup_oauth_states"]
+    assert store == "shared" and trigger["trigger"] == "interval"
+    assert job() == 1
+    assert session.exec(select(OAuthState.state_hash)).all() == ["live"]

@@ -26,9 +26,10 @@ from urllib.parse import urlsplit
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
-from socialhub.core import crypto
+from socialhub.core import crypto, ratelimit
 from socialhub.core.config import get_settings
 from socialhub.channels.adapters import get_adapter, OAuthTokens, PlatformError
+from socialhub.channels.adapters.http import REFUSED_CODE
 from socialhub.channels.adapters.oauth import new_state
 from socialhub.channels.adapters.types import AuthorizationStart
 from socialhub.core.models import utcnow
@@ -82,7 +83,8 @@ def normalize_instance(value: str) -> str:
         raise ValidationError("Mastodon servers must be reached over https.")
     if len(host) > 253 or not all(c.isalnum() or c in ".-:" for c in host):
         raise ValidationError("That is not a server address.")
-    netloc = host if port is None else f"{host}:{port}"
+    netloc = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
+    netloc = netloc if port is None else f"{netloc}:{port}"
     return f"{parts.scheme}://{netloc}"
 
 
@@ -147,6 +149,7 @@ def start_connect(session: Session, *, team_id: int, actor_id: int, platform: st
     teams.require_role(session, team_id=team_id, user_id=actor_id, minimum="admin")
     if platform not in OAUTH_PLATFORMS:
         raise ValidationError("Choose Mastodon, X, LinkedIn, Threads, Instagram or Facebook (Bluesky uses an app password).")
+    ratelimit.check("connect_account", actor_id)
     base_url = normalize_instance(instance or "") if platform == "mastodon" else ""
     adapter = _adapter(session, platform, base_url)
     uri = redirect_uri(platform)
@@ -227,6 +230,7 @@ def connect_bluesky(session: Session, *, team_id: int, actor_id: int, identifier
     identifier = (identifier or "").strip().lstrip("@")
     if not identifier or not app_password:
         raise ValidationError("Enter your Bluesky handle and an app password (Settings → Privacy → App passwords).")
+    ratelimit.check("connect_account", actor_id)
     base_url = normalize_instance(service_url) if service_url else ""
     options = accounts.adapter_options(None, "bluesky")
     if base_url:
@@ -235,6 +239,8 @@ def connect_bluesky(session: Session, *, team_id: int, actor_id: int, identifier
     try:
         tokens = adapter.create_session(identifier, app_password, base_url=base_url or None)
     except PlatformError as exc:
+        if exc.code == REFUSED_CODE:  # the login server or the PDS it named is a private address
+            raise ValidationError(f"Your Bluesky server cannot be used: {exc.message}") from None
         raise ValidationError(f"Bluesky refused this login: {exc.message}") from None
     finally:
         adapter.close()

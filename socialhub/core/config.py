@@ -35,6 +35,14 @@ class Settings:
     mail_from: str
     heartbeat_seconds: int
     demo_data: bool
+    trusted_proxy_hops: int  # reverse proxies in front of the app that append to X-Forwarded-For
+    redis_url: str  # REDIS_URL or REFLEX_REDIS_URL: shared rate-limit counters; empty: in memory
+
+    @property
+    def public_origin(self) -> str:
+        """scheme://host[:port] of PUBLIC_URL, as browsers send it in an Origin header."""
+        scheme, _, rest = self.public_url.partition("://")
+        return f"{scheme.lower()}://{rest.split('/', 1)[0].lower()}"
 
     @property
     def media_dir(self) -> Path:
@@ -65,4 +73,6 @@ def get_settings() -> Settings:
         mail_from=_env("MAIL_FROM", "SocialHub <no-reply@socialhub.local>"),
         heartbeat_seconds=int(_env("SCHEDULER_HEARTBEAT_SECONDS", "5")),
         demo_data=_env("SOCIALHUB_DEMO_DATA", "1") not in ("0", "false", "no"),
+        trusted_proxy_hops=max(0, int(_env("TRUSTED_PROXY_HOPS", "0") or "0")),
+        redis_url=_env("REDIS_URL") or _env("REFLEX_REDIS_URL"),
     )

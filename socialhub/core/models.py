@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, text
 from sqlmodel import Field, SQLModel
 
 
@@ -57,6 +57,10 @@ class AppFlag(SQLModel, table=True):
 
 class Email(SQLModel, table=True):
     __tablename__ = "emails"
+    # The delivery job's scan: only rows still to be sent are in it.
+    __table_args__ = (
+        Index("ix_emails_pending", "next_attempt_at", postgresql_where=text("status IN ('queued', 'sending')")),
+    )
 
     id: int | None = pk_field()
     sender_user_id: int | None = fk_field("users.id", nullable=True)
@@ -64,6 +68,12 @@ class Email(SQLModel, table=True):
     subject: str = Field(max_length=300)
     text_body: str
     html_body: str = ""
-    status: str = Field(default="outbox", max_length=10)  # outbox | sent | failed
+    # queued (SMTP set up, waiting for the delivery job) | sending (claimed) | sent | failed (gave up)
+    # | outbox (no SMTP: it stays here, shown in Settings)
+    status: str = Field(default="outbox", max_length=10)
     error: str = Field(default="", max_length=1000)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = timestamp_field()
+    claimed_until: datetime | None = timestamp_field()
+    sent_at: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()

@@ -7,9 +7,11 @@ import hashlib
 import hmac
 import secrets
 
-# scrypt cost: n=2**15 takes ~50 ms here, slow enough to hurt guessing, fast enough for sign-in.
-_N, _R, _P, _DKLEN = 2**15, 8, 1, 32
-_MAXMEM = 64 * 1024 * 1024
+# scrypt cost: OWASP's minimum (N=2**17, r=8, p=1; 128 MiB per hash). The parameters are
+# stored in each hash (`scrypt$N$r$p$salt$digest`), so older, cheaper hashes still verify and
+# are upgraded at the next successful sign-in (`needs_rehash`).
+_N, _R, _P, _DKLEN = 2**17, 8, 1, 32
+_MAXMEM = 256 * 1024 * 1024
 
 
 def hash_password(password: str) -> str:
@@ -32,6 +34,30 @@ def verify_password(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+def needs_rehash(stored: str) -> bool:
+    """True when a stored hash was made with weaker parameters than today's."""
+    try:
+        scheme, n, r, p, _salt, _digest = stored.split("$")
+        return scheme != "scrypt" or int(n) < _N or int(r) < _R or int(p) < _P
+    except ValueError:
+        return True
+
+
+_dummy_hash: str | None = None
+
+
+def verify_dummy_password(password: str) -> bool:
+    """Spend the time a real check takes, for an account that does not exist; always False.
+
+    So the answer to a sign-in with an unknown address comes no faster than with a known one.
+    """
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password(secrets.token_urlsafe(16))
+    verify_password(password, _dummy_hash)
+    return False
 
 
 def new_token() -> str:

@@ -1,7 +1,9 @@
 """Users, sign-in sessions, teams, members, invites, per-user AI provider keys and notifications (the bell).
 
-Invariants: e-mail addresses are stored lower-cased and unique; session tokens, login tickets
-and invite tokens are stored only as SHA-256 hashes; provider keys only as ciphertext.
+Invariants: e-mail addresses are stored lower-cased and unique; session tokens, login tickets,
+their browser nonces, invite tokens and e-mail verification tokens are stored only as SHA-256
+hashes; provider keys only as ciphertext. `User.email_verified_at` is set only by following a
+link sent to the address (or for accounts the operator vouches for: demo, existing users).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class User(SQLModel, table=True):
     theme: str = Field(default="system", max_length=10)
     active_team_id: int | None = Field(default=None)
     is_demo: bool = Field(default=False)
+    email_verified_at: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()
 
 
@@ -55,6 +58,21 @@ class LoginTicket(SQLModel, table=True):
     ticket_hash: str = Field(max_length=64, unique=True, index=True)
     expires_at: datetime = timestamp_field(nullable=False)
     next_path: str = Field(default="/feed", max_length=300)
+    # Hash of the sign-in browser's nonce cookie: only that browser can redeem the ticket.
+    nonce_hash: str = Field(default="", max_length=64)
+
+
+class EmailVerification(SQLModel, table=True):
+    """A link sent to an address; following it before `expires_at` proves the user reads it."""
+
+    __tablename__ = "email_verifications"
+
+    id: int | None = pk_field()
+    user_id: int = fk_field("users.id")
+    email: str = Field(max_length=254)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = created_at_field()
+    expires_at: datetime = timestamp_field(nullable=False)
 
 
 class LoginAttempt(SQLModel, table=True):

@@ -1,7 +1,12 @@
 """Teams, members, roles and invites. Every write checks the actor's role here, not in pages.
 
 Roles, strongest first: owner > admin > editor > viewer. Owners and admins manage members;
-only an owner can make or unmake an owner; a team always keeps at least one owner.
+only an owner can make or unmake an owner; a team always keeps at least one owner (changes to
+roles and members lock the team's member rows first, so two at once cannot both remove the last
+owner but one).
+
+Invites go to an e-mail address and are accepted only by a user who verified that address; an
+unverified account holding the address gets no notification with the link.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from sqlmodel import Session, select
 from socialhub.core.config import get_settings
 from socialhub.core.models import utcnow
 from socialhub.identity.models import Invite, ROLES, Team, TeamMember, User
-from socialhub.core import outbox
+from socialhub.core import outbox, ratelimit
 from socialhub.identity import notifications
 from socialhub.identity.addresses import normalize_email
 from socialhub.core.errors import NotFound, PermissionDenied, ValidationError
@@ -125,7 +130,14 @@ def _owner_count(session: Session, team_id: int) -> int:
     ).one()
 
 
+def _lock_members(session: Session, team_id: int) -> None:
+    """Lock the team's member rows until commit: role and membership changes then run one at a
+    time per team, and each counts owners after the one before it committed."""
+    session.exec(select(TeamMember.id).where(TeamMember.team_id == team_id).with_for_update()).all()
+
+
 def change_role(session: Session, *, team_id: int, actor_id: int, member_user_id: int, role: str) -> None:
+    _lock_members(session, team_id)
     actor_role = require_role(session, team_id=team_id, user_id=actor_id, minimum="admin")
     _check_assignable(actor_role, role)
     member = session.exec(
@@ -143,6 +155,7 @@ def change_role(session: Session, *, team_id: int, actor_id: int, member_user_id
 
 def remove_member(session: Session, *, team_id: int, actor_id: int, member_user_id: int) -> None:
     """Remove a member; anyone may leave a team themselves."""
+    _lock_members(session, team_id)
     if actor_id != member_user_id:
         actor_role = require_role(session, team_id=team_id, user_id=actor_id, minimum="admin")
     member = session.exec(
@@ -177,6 +190,7 @@ def invite_member(
     actor_role = require_role(session, team_id=team_id, user_id=actor_id, minimum="admin")
     _check_assignable(actor_role, role)
     email = normalize_email(email)
+    ratelimit.check("invite", actor_id)
     existing = session.exec(
         select(TeamMember.id).join(User, User.id == TeamMember.user_id)
         .where(TeamMember.team_id == team_id, User.email == email)
@@ -204,7 +218,8 @@ def invite_member(
         sender_user_id=actor_id,
     )
     invitee = session.exec(select(User).where(User.email == email)).first()
-    if invitee is not None:
+    # Only the address's verified owner sees the link in the app; anyone may have claimed it.
+    if invitee is not None and invitee.email_verified_at is not None:
         notifications.notify(
             session, user_id=invitee.id, kind="invite",
             title=f"{actor.name} invited you to {team.name}", link=f"/invite?token={token}",
@@ -245,6 +260,11 @@ def accept_invite(session: Session, *, token: str, user_id: int) -> Team:
         raise PermissionDenied(
             f"This invite is for {invite.email}. Sign in with that address to accept it."
         )
+    if user.email_verified_at is None:
+        raise PermissionDenied(
+            f"Confirm that {user.email} is yours first: open the link we e-mailed you "
+            "(Settings can send a new one), then accept the invite."
+        )
     if get_role(session, team_id=team.id, user_id=user_id) is None:
         session.add(TeamMember(team_id=team.id, user_id=user_id, role=invite.role))
     invite.accepted_at = utcnow()
@@ -260,6 +280,7 @@ def hand_over_teams_of(session: Session, *, user_id: int) -> None:
         if team.personal_owner_id == user_id:
             session.delete(team)
             continue
+        _lock_members(session, team.id)
         if role == "owner" and _owner_count(session, team.id) <= 1:
             successor = session.exec(
                 select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id != user_id)

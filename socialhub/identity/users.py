@@ -1,21 +1,36 @@
-"""Accounts: sign-up, sign-in (rate limited), sessions, profile, password, deletion, AI keys.
+"""Accounts: sign-up, e-mail verification, sign-in (with backoff), sessions, profile, password,
+deletion, AI keys.
 
 Sign-in never sets a cookie itself: the page asks for a one-minute, one-time login ticket and
 sends the browser to `/auth/session`, a plain HTTP route that swaps the ticket for an HttpOnly
-cookie. So the session token is never visible to page scripts.
+cookie. So the session token is never visible to page scripts. The ticket is bound to the
+browser that signed in (the hash of its HttpOnly nonce cookie is stored with it), so a ticket
+made for one browser cannot sign another one in (login CSRF).
+
+Sign-in answers an unknown address and a wrong password with the same message, after the same
+work (a dummy scrypt check), so it does not tell which addresses have accounts. Failures slow
+down the same address from the same IP exponentially, and cap each IP; nobody can lock an
+address out for everyone else.
+
+E-mail addresses are verified by a link (a random token, stored hashed, valid for
+`VERIFY_HOURS`) sent at sign-up and again on request. Until then the account works, but mail
+to its address stays hidden in its outbox and team invites cannot be accepted with it.
 """
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, select
 
-from socialhub.core import crypto
+from socialhub.core import crypto, outbox, ratelimit
+from socialhub.core.config import get_settings
 from socialhub.core.models import Email, utcnow
 from socialhub.identity.models import (
     AuthSession,
+    EmailVerification,
     LoginAttempt,
     LoginTicket,
     ProviderKey,
@@ -27,14 +42,19 @@ from socialhub.identity.models import (
 from socialhub.core.timezones import clean_timezone, timezones
 from socialhub.identity import teams
 from socialhub.identity.addresses import normalize_email
-from socialhub.core.errors import NotFound, RateLimited, ValidationError
-from socialhub.core.secrets import hash_password, hash_token, new_token, verify_password
+from socialhub.core.errors import NotFound, PermissionDenied, RateLimited, ValidationError
+from socialhub.core.secrets import (
+    hash_password, hash_token, needs_rehash, new_token, verify_dummy_password, verify_password,
+)
 
 SESSION_DAYS = 30
 TICKET_SECONDS = 60
+VERIFY_HOURS = 48
 LOGIN_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_EMAIL = 5
+FREE_FAILURES = 3  # per address and IP; after that each failure doubles the wait (1 s, 2 s, 4 s …)
+MAX_BACKOFF_SECONDS = 15 * 60
 MAX_FAILURES_PER_IP = 20
+BAD_CREDENTIALS = "Wrong e-mail or password. Check both and try again."
 PROVIDERS = {"openai": "OpenAI", "anthropic": "Anthropic", "google": "Google"}
 
 
@@ -74,15 +94,24 @@ def clean_name(name: str) -> str:
 
 # ---- sign-up and sign-in ------------------------------------------------------------------------
 
-def sign_up(session: Session, *, name: str, email: str, password: str, timezone: str = "UTC") -> User:
-    """Create a user with their personal team (they own it)."""
+def sign_up(session: Session, *, name: str, email: str, password: str, timezone: str = "UTC",
+            verified: bool = False, ip: str | None = None) -> User:
+    """Create a user with their personal team (they own it).
+
+    `verified` is for accounts whose address the operator vouches for (demo data); everyone
+    else gets a verification link by e-mail. With `ip` (a sign-up from the web), sign-ups from
+    one address are rate limited.
+    """
     name = clean_name(name)
     email = normalize_email(email)
     check_password_strength(password, email=email, name=name)
     tz = timezone if timezone in timezones() else "UTC"
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
         raise ValidationError("An account with this e-mail already exists. Sign in instead.")
-    user = User(email=email, name=name, password_hash=hash_password(password), timezone=tz)
+    if ip is not None:
+        ratelimit.check("sign_up", ip or "unknown")
+    user = User(email=email, name=name, password_hash=hash_password(password), timezone=tz,
+                email_verified_at=utcnow() if verified else None)
     session.add(user)
     session.flush()
     team = Team(name=f"{name}'s team"[:100], personal_owner_id=user.id)
@@ -91,29 +120,104 @@ def sign_up(session: Session, *, name: str, email: str, password: str, timezone:
     session.add(TeamMember(team_id=team.id, user_id=user.id, role="owner"))
     user.active_team_id = team.id
     session.flush()
+    if not verified:
+        _send_verification(session, user)
     return user
 
 
+# ---- e-mail verification -----------------------------------------------------------------------
+
+def verification_link(token: str) -> str:
+    return f"{get_settings().public_url}/auth/verify-email?token={token}"
+
+
+def _send_verification(session: Session, user: User) -> None:
+    token = new_token()
+    session.add(EmailVerification(user_id=user.id, email=user.email, token_hash=hash_token(token),
+                                  expires_at=utcnow() + timedelta(hours=VERIFY_HOURS)))
+    session.flush()
+    # No sender: the outbox shows it to no one until the address is verified (by this link).
+    outbox.send_email(
+        session, to=user.email, subject="Confirm your e-mail address for SocialHub",
+        text=(f"Hello {user.name},\n\nConfirm that {user.email} is your address: {verification_link(token)}\n\n"
+              f"The link works for {VERIFY_HOURS} hours. If you did not create a SocialHub account, "
+              "ignore this e-mail."),
+    )
+
+
+def resend_verification(session: Session, *, user_id: int) -> None:
+    """Send a new verification link (rate limited per user)."""
+    user = get_user(session, user_id=user_id)
+    if user.email_verified_at is not None:
+        raise ValidationError("Your e-mail address is already confirmed.")
+    ratelimit.check("verify_email", user_id)
+    _send_verification(session, user)
+
+
+def verify_email(session: Session, *, token: str) -> User:
+    """Mark the address verified if the token is a live link sent to the user's current address."""
+    row = session.exec(
+        select(EmailVerification).where(EmailVerification.token_hash == hash_token(token or "")).with_for_update()
+    ).first()
+    user = session.get(User, row.user_id) if row is not None else None
+    if row is None or row.expires_at < utcnow() or user is None or user.email != row.email:
+        raise ValidationError("This confirmation link is not valid any more. Send a new one from Settings.")
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        session.add(user)
+    session.execute(delete(EmailVerification).where(EmailVerification.user_id == user.id))
+    session.flush()
+    return user
+
+
+def is_verified(user: User) -> bool:
+    return user.email_verified_at is not None
+
+
+# ---- sign-in --------------------------------------------------------------------------------------
+
 def authenticate(session: Session, *, email: str, password: str, ip: str) -> User:
-    """Check credentials; count failures per e-mail and per IP and refuse when either is over."""
+    """Check credentials, with one message for an unknown address and a wrong password.
+
+    Refused while the same address has failed from the same IP too often (the wait doubles with
+    each failure) or the IP has failed `MAX_FAILURES_PER_IP` times in `LOGIN_WINDOW`.
+    """
     email = (email or "").strip().lower()[:254]
     ip = (ip or "unknown").replace("\x00", "")[:64]
     if "\x00" in email:  # PostgreSQL text cannot hold NUL; no stored address contains one
         raise ValidationError("Enter a valid e-mail address, like name@example.com.")
-    since = utcnow() - LOGIN_WINDOW
-    failures = lambda *cond: session.exec(  # noqa: E731
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.created_at > since, *cond)
-    ).one()
-    if failures(LoginAttempt.email == email) >= MAX_FAILURES_PER_EMAIL or failures(LoginAttempt.ip == ip) >= MAX_FAILURES_PER_IP:
-        raise RateLimited("Too many failed sign-ins. Wait 15 minutes and try again.")
+    _check_backoff(session, email=email, ip=ip)
     user = session.exec(select(User).where(User.email == email)).first()
-    if user is None or not verify_password(password or "", user.password_hash):
+    ok = (verify_password(password or "", user.password_hash) if user is not None
+          else verify_dummy_password(password or ""))
+    if not ok:
         _record_failure(session, email=email, ip=ip)
-        if user is None:
-            raise ValidationError("No account uses this e-mail. Check it, or create an account.")
-        raise ValidationError("Wrong password. Try again.")
-    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+        raise ValidationError(BAD_CREDENTIALS)
+    if needs_rehash(user.password_hash):  # made with older, cheaper parameters: upgrade it now
+        user.password_hash = hash_password(password)
+        session.add(user)
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.ip == ip))
     return user
+
+
+def _check_backoff(session: Session, *, email: str, ip: str) -> None:
+    now = utcnow()
+    since = now - LOGIN_WINDOW
+    per_ip = session.exec(
+        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.ip == ip, LoginAttempt.created_at > since)
+    ).one()
+    if per_ip >= MAX_FAILURES_PER_IP:
+        raise RateLimited("Too many failed sign-ins from your network. Wait 15 minutes and try again.")
+    count, last = session.exec(
+        select(func.count(), func.max(LoginAttempt.created_at))
+        .where(LoginAttempt.email == email, LoginAttempt.ip == ip, LoginAttempt.created_at > since)
+    ).one()
+    if count >= FREE_FAILURES:
+        wait = timedelta(seconds=min(MAX_BACKOFF_SECONDS, 2 ** (count - FREE_FAILURES)))
+        left = (last + wait - now).total_seconds()
+        if left > 0:
+            seconds = max(1, round(left))
+            raise RateLimited(f"Too many failed sign-ins. Wait {seconds} second{'s' * (seconds != 1)} and try again.")
 
 
 def _record_failure(session: Session, *, email: str, ip: str) -> None:
@@ -124,7 +228,9 @@ def _record_failure(session: Session, *, email: str, ip: str) -> None:
         own.commit()
 
 
-def create_login_ticket(session: Session, *, user_id: int, next_path: str = "/feed") -> str:
+def create_login_ticket(session: Session, *, user_id: int, next_path: str = "/feed", nonce: str = "") -> str:
+    """A one-minute, one-time ticket for `/auth/session`, bound to the browser whose nonce
+    cookie is `nonce` (the web always passes one; the route refuses tickets without)."""
     ticket = new_token()
     session.add(
         LoginTicket(
@@ -132,19 +238,24 @@ def create_login_ticket(session: Session, *, user_id: int, next_path: str = "/fe
             ticket_hash=hash_token(ticket),
             expires_at=utcnow() + timedelta(seconds=TICKET_SECONDS),
             next_path=safe_next_path(next_path),
+            nonce_hash=hash_token(nonce) if nonce else "",
         )
     )
     session.flush()
     return ticket
 
 
-def redeem_login_ticket(session: Session, *, ticket: str, user_agent: str = "") -> tuple[str, str]:
-    """Swap a ticket (once) for a new session token. Returns (token, next_path)."""
+def redeem_login_ticket(session: Session, *, ticket: str, nonce: str = "", user_agent: str = "") -> tuple[str, str]:
+    """Swap a ticket (once) for a new session token. Returns (token, next_path).
+
+    Refused unless `nonce` is the one the ticket was made for (the same browser)."""
     row = session.exec(
         select(LoginTicket).where(LoginTicket.ticket_hash == hash_token(ticket or "")).with_for_update()
     ).first()
     if row is None or row.expires_at < utcnow():
         raise ValidationError("This sign-in link has expired. Sign in again.")
+    if not hmac.compare_digest(row.nonce_hash, hash_token(nonce) if nonce else ""):
+        raise PermissionDenied("This sign-in link was made for another browser. Sign in again here.")
     session.delete(row)
     token = new_token()
     session.add(
@@ -288,11 +399,13 @@ def reencrypt_provider_keys(session: Session) -> int:
 
 
 def list_outbox(session: Session, *, user_id: int, limit: int = 20) -> list[Email]:
-    """E-mails this user sent (invites) or that were addressed to them."""
+    """E-mails this user sent (invites), and those addressed to them once their address is
+    verified: until then the account may not be the address's owner."""
     user = session.get(User, user_id)
+    mine = Email.sender_user_id == user_id
     stmt = (
         select(Email)
-        .where(or_(Email.sender_user_id == user_id, Email.to_address == user.email))
+        .where(or_(mine, Email.to_address == user.email) if is_verified(user) else mine)
         .order_by(Email.created_at.desc(), Email.id.desc())
         .limit(limit)
     )

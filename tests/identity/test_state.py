@@ -27,21 +27,26 @@ from socialhub.core.secrets import hash_token
 from socialhub.ui import clients, realtime
 from socialhub.ui.state import AppState
 from socialhub.identity.state.auth import AuthState
-from socialhub.identity.cookie import COOKIE_NAME
+from socialhub.identity.cookie import COOKIE_NAME, NONCE_COOKIE_NAME
 from socialhub.identity.state.settings import SettingsState
 
 PASSWORD = "correct horse battery"
+BROWSER_NONCE = "nonce-of-this-browser"
 
 
 # ---- building states and reading what handlers return -----------------------------------------
 
 def make_state(cls, *, token: str | None = None, cookie: str | None = None, path: str = "/settings",
-               query: dict[str, str] | None = None, ip: str = "203.0.113.7"):
-    """The `cls` substate of a fresh in-memory state tree for one browser tab."""
+               query: dict[str, str] | None = None, ip: str = "203.0.113.7", nonce: str = BROWSER_NONCE):
+    """The `cls` substate of a fresh in-memory state tree for one browser tab.
+
+    The browser has the sign-in nonce cookie every page load gives it (`nonce=""`: it has none)."""
     root = State(_reflex_internal_init=True)
     headers = {"origin": "http://localhost:3000", "user-agent": "pytest"}
     if token is not None:
         cookie = f"theme=dark; {COOKIE_NAME}={token}"
+    if nonce:
+        cookie = f"{cookie}; {NONCE_COOKIE_NAME}={nonce}" if cookie else f"{NONCE_COOKIE_NAME}={nonce}"
     if cookie is not None:
         headers["cookie"] = cookie
     qs = urlencode(query or {})
@@ -83,9 +88,10 @@ def script_of(result) -> str | None:
 
 # ---- data ---------------------------------------------------------------------------------------
 
-def sign_up(name: str) -> User:
+def sign_up(name: str, *, verified: bool = True) -> User:
     with session_scope() as session:
-        return users.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD)
+        return users.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD,
+                             verified=verified)
 
 
 def login_token(user: User) -> str:
@@ -124,7 +130,7 @@ def test_sign_in_with_wrong_password_sets_error_and_does_not_navigate(ada):
     state = make_state(AuthState, path="/signin", ip="198.51.100.9")
     result = state.sign_in({"email": "ada@example.com", "password": "not the password"})
     assert as_list(result) == []
-    assert state.error == "Wrong password. Try again."
+    assert state.error == users.BAD_CREDENTIALS
     assert db_all(select(LoginTicket)) == []
     (attempt,) = db_all(select(LoginAttempt))
     assert attempt.ip == "198.51.100.9"  # the client ip from the router, used for rate limiting
@@ -148,6 +154,14 @@ def test_sign_in_with_right_password_navigates_to_the_cookie_route_with_a_ticket
     (row,) = db_all(select(LoginTicket))
     assert row.ticket_hash == hash_token(match.group(1))
     assert row.user_id == ada.id and row.next_path == "/settings"
+    assert row.nonce_hash == hash_token(BROWSER_NONCE)  # only this browser can redeem it
+
+
+def test_sign_in_without_the_nonce_cookie_makes_no_ticket_and_says_what_to_do(ada):
+    state = make_state(AuthState, path="/signin", nonce="")
+    assert as_list(state.sign_in({"email": "ada@example.com", "password": PASSWORD})) == []
+    assert "Reload the page" in state.error
+    assert db_all(select(LoginTicket)) == []
 
 
 @pytest.mark.parametrize("next_path", ["//evil.example/x", "https://evil.example", "/feed\x00"])
@@ -420,3 +434,27 @@ def test_delete_account_needs_the_word_and_the_password(ada):
     assert "/auth/signout" in script_of(result)
     assert db_get(User, ada.id) is None
     assert db_all(select(Notification)) == []
+
+
+# ---- SettingsState: e-mail verification ------------------------------------------------------------
+
+def test_settings_shows_an_unverified_address_and_resends_the_link(database_url):
+    from socialhub.core.models import Email
+
+    nina = sign_up("Nina", verified=False)
+    state = make_state(SettingsState, token=login_token(nina))
+    state.load()
+    assert state.email_verified is False
+    state.resend_verification()
+    links = [e for e in db_all(select(Email).where(Email.to_address == "nina@example.com"))
+             if "/auth/verify-email?token=" in e.text_body]
+    assert len(links) == 2  # the sign-up's and the new one
+    assert state.outbox == []  # neither is shown to an account that has not proved the address
+
+
+def test_settings_confirms_a_followed_link(database_url):
+    nina = sign_up("Nina")
+    state = make_state(SettingsState, token=login_token(nina), query={"verified": "1"})
+    result = state.load()
+    assert state.email_verified is True
+    assert "confirmed" in str(spec_args(as_list(result)[0]))

@@ -16,8 +16,9 @@ from socialhub.core.errors import NotFound, PermissionDenied, ValidationError
 PASSWORD = "correct horse battery"
 
 
-def make_user(session, name: str) -> User:
-    user = users.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD)
+def make_user(session, name: str, *, verified: bool = True) -> User:
+    user = users.sign_up(session, name=name, email=f"{name.lower()}@example.com", password=PASSWORD,
+                         verified=verified)
     session.commit()
     return user
 
@@ -86,6 +87,51 @@ def test_invite_of_an_existing_user_also_rings_their_bell(session, crew):
     session.commit()
     note = session.exec(select(Notification).where(Notification.user_id == p["Zed"].id)).one()
     assert note.kind == "invite" and note.link == f"/invite?token={token_of(link)}"
+
+
+def test_an_unverified_account_holding_the_address_gets_no_link_and_cannot_accept(session, crew):
+    """Whoever registers an address first must not take the invites sent to it."""
+    team, p = crew
+    squatter = make_user(session, "Nina", verified=False)  # claims nina@example.com, never proves it
+    _, link = teams.invite_member(session, team_id=team.id, actor_id=p["Olga"].id, email="nina@example.com",
+                                  role="admin")
+    session.commit()
+    assert session.exec(select(Notification).where(Notification.user_id == squatter.id)).all() == []
+    outbox = users.list_outbox(session, user_id=squatter.id)
+    assert [e for e in outbox if token_of(link) in e.text_body] == []  # the invite mail is hidden
+    with pytest.raises(PermissionDenied, match="Confirm that nina@example.com is yours"):
+        teams.accept_invite(session, token=token_of(link), user_id=squatter.id)
+    session.rollback()
+    assert role_of(session, team.id, squatter) is None
+    assert session.exec(select(Invite)).one().accepted_at is None  # still open for the real owner
+
+
+def test_after_verifying_the_owner_sees_the_invite_and_accepts_it(session, crew):
+    team, p = crew
+    nina = make_user(session, "Nina", verified=False)
+    _, link = teams.invite_member(session, team_id=team.id, actor_id=p["Olga"].id, email="nina@example.com",
+                                  role="editor")
+    session.commit()
+    (mail,) = [e for e in session.exec(select(Email).where(Email.to_address == "nina@example.com"))
+               if "/auth/verify-email?token=" in e.text_body]
+    users.verify_email(session, token=mail.text_body.split("verify-email?token=", 1)[1].split()[0])
+    session.commit()
+    assert any(token_of(link) in e.text_body for e in users.list_outbox(session, user_id=nina.id))
+    teams.accept_invite(session, token=token_of(link), user_id=nina.id)
+    session.commit()
+    assert role_of(session, team.id, nina) == "editor"
+
+
+def test_invites_are_rate_limited_per_inviter(session, crew, monkeypatch):
+    from socialhub.core.errors import RateLimited
+
+    monkeypatch.setenv("RATE_LIMITS", "invite=2/hour")
+    team, p = crew
+    for n in range(2):
+        teams.invite_member(session, team_id=team.id, actor_id=p["Adam"].id, email=f"n{n}@example.com", role="viewer")
+    with pytest.raises(RateLimited, match="Too many invites"):
+        teams.invite_member(session, team_id=team.id, actor_id=p["Adam"].id, email="n9@example.com", role="viewer")
+    teams.invite_member(session, team_id=team.id, actor_id=p["Olga"].id, email="n9@example.com", role="viewer")
 
 
 def test_invite_refuses_someone_already_in_the_team(session, crew):
@@ -231,6 +277,47 @@ def test_last_owner_cannot_be_demoted_or_removed(session, crew):
         teams.remove_member(session, team_id=team.id, actor_id=olga, member_user_id=olga)
     session.rollback()
     assert role_of(session, team.id, p["Olga"]) == "owner"
+
+
+@pytest.mark.parametrize("second", ["demote", "leave"])
+def test_two_owners_stepping_down_at_once_leave_one_owner(session, crew, second):
+    """Two transactions, each removing the other owner: the second waits for the first's
+    commit (row locks), then sees one owner left and refuses."""
+    import threading
+
+    from sqlmodel import Session as DbSession
+
+    from socialhub.core.db import get_engine, session_scope
+
+    team, p = crew
+    add_member(session, team, p["Zed"], "owner")
+    olga, zed = p["Olga"].id, p["Zed"].id
+    first = DbSession(get_engine())
+    teams.change_role(first, team_id=team.id, actor_id=olga, member_user_id=olga, role="admin")  # not committed
+    outcome: list[object] = []
+
+    def other():
+        try:
+            with session_scope() as s:
+                if second == "demote":
+                    teams.change_role(s, team_id=team.id, actor_id=zed, member_user_id=zed, role="admin")
+                else:
+                    teams.remove_member(s, team_id=team.id, actor_id=zed, member_user_id=zed)
+            outcome.append("done")
+        except Exception as exc:  # noqa: BLE001 - the refusal is what we look for
+            outcome.append(exc)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join(1.0)
+    assert thread.is_alive(), "the second change must wait for the first to commit"
+    first.commit()
+    first.close()
+    thread.join(20)
+    (result,) = outcome
+    assert isinstance(result, ValidationError) and "at least one owner" in str(result)
+    assert role_of(session, team.id, p["Zed"]) == "owner"
+    assert role_of(session, team.id, p["Olga"]) == "admin"
 
 
 def test_member_can_leave_a_shared_team(session, crew):

@@ -17,6 +17,21 @@ PROVIDERS = [("openai", "OpenAI"), ("anthropic", "Anthropic"), ("google", "Googl
 def profile() -> rx.Component:
     return card(
         section_title("Profile", "Your name and the time zone your schedules and digests use."),
+        rx.cond(
+            S.email_verified,
+            rx.fragment(),
+            rx.callout(
+                rx.hstack(
+                    rx.text("Confirm ", rx.code(S.user_email),
+                            " with the link we e-mailed you. Until then, team invites to it cannot be accepted.",
+                            size="2"),
+                    rx.button("Send a new link", size="1", variant="soft", on_click=S.resend_verification,
+                              id="resend-verification"),
+                    spacing="2", wrap="wrap", align="center",
+                ),
+                icon="mail", color_scheme="amber", width="100%", id="verify-email-callout",
+            ),
+        ),
         rx.form(
             rx.vstack(
                 form_error(S.profile_error),

@@ -8,6 +8,7 @@ import reflex as rx
 from socialhub.core.db import session_scope
 from socialhub.identity import teams, users
 from socialhub.core.errors import ServiceError
+from socialhub.identity.cookie import nonce_from_cookie_header
 from socialhub.ui.state import AppState
 
 MAX_FIELD = 1000  # longer input is never valid here; refuse it before hashing anything
@@ -26,6 +27,13 @@ class AuthState(AppState):
     invite_email: str = ""
     invite_role: str = ""
     invite_error: str = ""
+
+    def _nonce(self) -> str:
+        """This browser's sign-in nonce (HttpOnly cookie, seen in the websocket handshake)."""
+        nonce = nonce_from_cookie_header(self.router.headers.cookie)
+        if not nonce:
+            self.error = "Your browser did not keep our sign-in cookie. Reload the page (and allow cookies for this site)."
+        return nonce
 
     def _next(self) -> str:
         return users.safe_next_path(self.router.url.query_parameters.get("next", "/feed"))
@@ -46,11 +54,14 @@ class AuthState(AppState):
         if not email.strip() or not password:
             self.error = "Enter your e-mail and password."
             return
+        nonce = self._nonce()
+        if not nonce:
+            return
         try:
             with session_scope() as session:
                 user = users.authenticate(session, email=email, password=password,
                                              ip=self.router.session.client_ip)
-                ticket = users.create_login_ticket(session, user_id=user.id, next_path=self._next())
+                ticket = users.create_login_ticket(session, user_id=user.id, next_path=self._next(), nonce=nonce)
         except ServiceError as exc:
             self.error = str(exc)
             return
@@ -63,11 +74,15 @@ class AuthState(AppState):
         if fields["password"] != fields["confirm"]:
             self.error = "The two passwords are not the same."
             return
+        nonce = self._nonce()
+        if not nonce:
+            return
         try:
             with session_scope() as session:
                 user = users.sign_up(session, name=fields["name"], email=fields["email"],
-                                        password=fields["password"], timezone=self.browser_timezone)
-                ticket = users.create_login_ticket(session, user_id=user.id, next_path=self._next())
+                                        password=fields["password"], timezone=self.browser_timezone,
+                                        ip=self.router.session.client_ip or "unknown")
+                ticket = users.create_login_ticket(session, user_id=user.id, next_path=self._next(), nonce=nonce)
         except ServiceError as exc:
             self.error = str(exc)
             return

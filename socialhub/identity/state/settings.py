@@ -36,6 +36,7 @@ class SettingsState(AppState):
     keys: list[dict[str, str]] = []
     outbox: list[dict[str, str]] = []
     last_invite_link: str = ""
+    email_verified: bool = True
     can_manage: bool = False
     is_owner: bool = False
     profile_error: str = ""
@@ -50,10 +51,22 @@ class SettingsState(AppState):
         if user is None:
             return self._to_signin()
         self.name, self.timezone, self.theme = user.name, user.timezone, user.theme
+        self.email_verified = users.is_verified(user)
         if not self.timezones:
             self.timezones = timezones()
         self._load_team(user.id)
         self._load_keys(user.id)
+        verified = self.router.url.query_parameters.get("verified", "")
+        if verified == "1":
+            return rx.toast.success("Your e-mail address is confirmed.")
+        if verified:
+            return rx.toast.error("That confirmation link is not valid any more. Send a new one below.")
+
+    @rx.event
+    def resend_verification(self):
+        return self._act(lambda session, user_id: users.resend_verification(session, user_id=user_id),
+                         "We sent a new confirmation link. It works for 48 hours.",
+                         reload=self._load_team)
 
     def _load_team(self, user_id: int) -> None:
         with session_scope() as session:
