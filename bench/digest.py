@@ -50,7 +50,7 @@ def _run(args) -> dict:
     from socialhub.core.models import utcnow
     from socialhub.feed.models import Digest, FeedSource
     from socialhub.identity import users
-    from socialhub.feed import digests, refresh, settings
+    from socialhub.feed import digests, settings, store
     from socialhub.feed.prepare import prepare_body, PreparedFeed
 
     corpus = _Corpus(args.users, args.items, dup_rate=0.0)
@@ -66,7 +66,7 @@ def _run(args) -> dict:
             source = FeedSource(user_id=user.id, url=url, title=f"Bench feed {n}", next_fetch_at=now)
             session.add(source)
             session.flush()
-            refresh.ingest_items(session, [(refresh.SourceRef(source.id, user.id, url), prepared.items)],
+            store.ingest_items(session, [(store.SourceRef(source.id, user.id, url), prepared.items)],
                                        now=now)
             topic = prepared.items[0].title.split()[0]
             settings.update_settings(

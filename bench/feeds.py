@@ -8,8 +8,8 @@ What it does:
    for the per-host limit), each with an ETag, answering 304 when it matches. Stories are
    generated text; `--dup-rate` of the items repeat another feed's story, half with the same link
    (plus tracking parameters), half reworded under another link (near-duplicates).
-3. Follows them all through `feeds.import_opml` for one reader, then times one full refresh
-   (`feeds_refresh.refresh_due_sources`, exactly what the scheduler runs), makes every source
+3. Follows them all through `sources.import_opml` for one reader, then times one full refresh
+   (`refresh.refresh_due_sources`, exactly what the scheduler runs), makes every source
    due again, and times a second refresh in which nothing changed.
 4. Times the reader's first page (scores computed), a search, and "best first".
 
@@ -170,7 +170,7 @@ def _run(args, ports: list[int]) -> dict:
     from socialhub.core.db import session_scope
     from socialhub.feed.ingest import build_opml, OpmlOutline
     from socialhub.identity import users
-    from socialhub.feed import refresh, sources as feeds
+    from socialhub.feed import refresh, sources, stories
 
     urls = [f"http://127.0.0.1:{ports[i % len(ports)]}/feed/{i}.xml" for i in range(args.feeds)]
     with session_scope() as session:
@@ -179,7 +179,7 @@ def _run(args, ports: list[int]) -> dict:
         user_id = user.id
     with session_scope() as session:
         opml = build_opml([OpmlOutline(title=f"Bench feed {i}", xml_url=url) for i, url in enumerate(urls)])
-        report = feeds.import_opml(session, user_id=user_id, data=opml)
+        report = sources.import_opml(session, user_id=user_id, data=opml)
     assert report.added == args.feeds, report
 
     started = time.perf_counter()
@@ -195,22 +195,22 @@ def _run(args, ports: list[int]) -> dict:
     timings = {}
     with session_scope() as session:
         started = time.perf_counter()
-        page = feeds.list_stories(session, user_id=user_id)
+        page = stories.list_stories(session, user_id=user_id)
         timings["first_page_ms"] = round((time.perf_counter() - started) * 1000, 1)
         started = time.perf_counter()
-        feeds.list_stories(session, user_id=user_id, cursor=page.next_cursor)
+        stories.list_stories(session, user_id=user_id, cursor=page.next_cursor)
         timings["next_page_ms"] = round((time.perf_counter() - started) * 1000, 1)
         word = page.stories[0].title.split()[0] if page.stories else "bench"
         started = time.perf_counter()
-        found = feeds.list_stories(session, user_id=user_id, filters=feeds.StoryFilter(query=word))
+        found = stories.list_stories(session, user_id=user_id, filters=stories.StoryFilter(query=word))
         timings["search_ms"] = round((time.perf_counter() - started) * 1000, 1)
         started = time.perf_counter()
-        feeds.list_stories(session, user_id=user_id, filters=feeds.StoryFilter(sort="best"))
+        stories.list_stories(session, user_id=user_id, filters=stories.StoryFilter(sort="best"))
         timings["best_page_ms"] = round((time.perf_counter() - started) * 1000, 1)
         started = time.perf_counter()
-        feeds.list_sources(session, user_id=user_id)
+        sources.list_sources(session, user_id=user_id)
         timings["sources_with_counts_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        stories, _ = feeds.counts(session, user_id=user_id)
+        story_count, _ = stories.counts(session, user_id=user_id)
     total_items = args.feeds * args.items
     return {
         "benchmark": "feeds",
@@ -221,7 +221,7 @@ def _run(args, ports: list[int]) -> dict:
         "entries_new": first.entries_new,
         "duplicates_merged": first.duplicates_merged,
         "near_duplicates": first.near_duplicates,
-        "stories": stories,
+        "stories": story_count,
         "failed": first.failed + second.failed,
         "first_refresh_s": round(first_s, 3),
         "second_refresh_s": round(second_s, 3),

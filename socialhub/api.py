@@ -6,7 +6,7 @@
   PUBLIC_URL's) ends the session and clears the cookie.
 - `/auth/verify-email?token=…` confirms an e-mail address (the link sent by e-mail).
 - `/health` reports database reachability and the scheduler heartbeat's age (JSON).
-- `/media/{key}` serves files from local storage.
+- `/media/{key}` streams files from local storage (with Range requests), or redirects to S3.
 - `/oauth/{platform}/start|callback` connect platform accounts (`socialhub/routes/oauth.py`).
 - `/r/{token}` and `/o/{token}.gif|png` track digest e-mail clicks and opens (`socialhub/routes/digests.py`).
 A middleware sends unauthenticated requests for protected pages to sign-in before any HTML is
@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -117,16 +117,25 @@ async def health(request: Request) -> Response:
 
 
 async def media(request: Request) -> Response:
-    from socialhub.core.storage import LocalStorage
+    """A stored file, streamed from disk (Range requests give 206 partial content, so videos
+    seek); with S3 storage, a redirect to a short-lived presigned URL. Never read whole."""
+    from socialhub.core.storage import LocalStorage, check_key, get_storage
 
-    store = LocalStorage(get_settings().media_dir)
     key = request.path_params["key"]
+    settings = get_settings()
+    if settings.s3_bucket:
+        try:
+            url = get_storage().url(check_key(key))
+        except ValueError:
+            return Response("Not found", status_code=404)
+        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+    store = LocalStorage(settings.media_dir)
     try:
-        data = await run_in_threadpool(store.get, key)
+        path = await run_in_threadpool(store.path, key)
     except (FileNotFoundError, ValueError):
         return Response("Not found", status_code=404)
-    return Response(data, headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
-                    media_type=_guess_type(key))
+    return FileResponse(path, headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
+                        media_type=_guess_type(key))
 
 
 def _guess_type(key: str) -> str:

@@ -38,6 +38,10 @@ from socialhub.schedule.models import (
     TimeSlot,
 )
 from socialhub.schedule.hub.models import Follow, Profile, SocialPost
+from socialhub.remix.models import Ad, Brand, Remix, RemixComment, RemixJob, RemixLike, RemixSignal  # noqa: F401
+from socialhub.chat.models import (  # noqa: F401
+    ChatConversation, ChatDevice, ChatEpoch, ChatHidden, ChatMember, ChatMessage, ChatReaction, ChatSettings, ChatWrappedKey,
+)
 from socialhub.core.models import AppFlag, SchedulerHeartbeat
 
 __all__ = [

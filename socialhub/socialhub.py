@@ -35,7 +35,7 @@ HEAD = [
 ]
 
 app = rx.App(
-    stylesheets=["/socialhub.css"],
+    stylesheets=["/socialhub.css", "/feed.css", "/remix.css", "/chat.css"],
     head_components=HEAD,
     api_transformer=build_api(),
 )

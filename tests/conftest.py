@@ -135,3 +135,13 @@ def pytest_collection_modifyitems(config, items):
     main thread for as long as its session fixture lives, which breaks `asyncio.run` in the
     tests that would otherwise come after it."""
     items.sort(key=lambda item: "tests/browser/" in str(item.path).replace("\\", "/"))
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request, monkeypatch):
+    """OWASP's scrypt cost takes ~0.3 s and 128 MiB a hash; tests that only need *a* password
+    use a cheaper one. Tests marked `owasp_cost` (and every subprocess) use the real cost."""
+    if request.node.get_closest_marker("owasp_cost") is None:
+        from socialhub.core import secrets
+
+        monkeypatch.setattr(secrets, "_N", 2**14)

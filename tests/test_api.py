@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from socialhub.core import config
+from socialhub.core import storage
 from socialhub.api import PROTECTED_PREFIXES, build_api
 from socialhub.core.db import session_scope
 from socialhub.core.storage import LocalStorage
@@ -429,6 +430,60 @@ def test_media_refuses_a_raw_dot_dot_path(database_url, media):
             status, body = pool.submit(asyncio.run, _raw_get(app, raw)).result()
         assert status == 404, raw
         assert b"top secret" not in body
+
+
+def test_media_answers_a_range_request_with_206_and_those_bytes(client, media):
+    data = bytes(range(256)) * 64  # 16 KB
+    media.put("ab/video0123.mp4", data, "video/mp4")
+    response = client.get("/media/ab/video0123.mp4", headers={"Range": "bytes=1000-1999"})
+    assert response.status_code == 206
+    assert response.content == data[1000:2000]
+    assert response.headers["content-range"] == f"bytes 1000-1999/{len(data)}"
+    assert response.headers["content-type"] == "video/mp4"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    whole = client.get("/media/ab/video0123.mp4")
+    assert whole.status_code == 200 and whole.content == data and whole.headers["accept-ranges"] == "bytes"
+    tail = client.get("/media/ab/video0123.mp4", headers={"Range": f"bytes={len(data)}-"})
+    assert tail.status_code == 416
+
+
+def test_media_streams_a_large_file_without_reading_it_whole(client, media, monkeypatch):
+    import pathlib
+
+    data = bytes(range(256)) * (80 * 1024)  # 20 MB
+    media.put("ab/large0123.mp4", data, "video/mp4")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the whole file was read into memory")
+
+    monkeypatch.setattr(pathlib.Path, "read_bytes", refuse)
+    monkeypatch.setattr(LocalStorage, "get", refuse)
+    with client.stream("GET", "/media/ab/large0123.mp4") as response:
+        assert response.status_code == 200
+        assert response.headers["content-length"] == str(len(data))
+        chunks = list(response.iter_raw())
+    assert len(chunks) > 1, "sent in one piece"
+    assert b"".join(chunks) == data
+
+
+def test_media_with_s3_storage_redirects_to_a_presigned_url(client, media):
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in {"S3_BUCKET": "media-bucket", "S3_ENDPOINT_URL": "http://127.0.0.1:9",
+                            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                            "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}.items():
+            mp.setenv(name, value)
+        config.get_settings.cache_clear()
+        storage.get_storage.cache_clear()
+        try:
+            response = client.get("/media/ab/cdef0123.png", follow_redirects=False)
+            assert response.status_code == 307
+            location = response.headers["location"]
+            assert location.startswith("http://127.0.0.1:9/media-bucket/ab/cdef0123.png?")
+            assert "X-Amz-Signature=" in location
+            assert client.get("/media/%2e%2e/secret.txt", follow_redirects=False).status_code == 404
+        finally:
+            config.get_settings.cache_clear()
+            storage.get_storage.cache_clear()
 
 
 def test_media_does_not_follow_a_symlink_out_of_the_folder(client, media):

@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session, select
 
-from socialhub.core import crypto
+from socialhub.core import crypto, egress
 from socialhub.channels.adapters import (
     AccountCredentials,
     AuthError,
@@ -51,6 +51,7 @@ from socialhub.channels.config import (
     endpoint_overrides,
     http_connections,
     http_timeout_seconds,
+    http_total_seconds,
     token_refresh_margin_minutes,
 )
 
@@ -202,18 +203,57 @@ def reencrypt_tokens(session: Session) -> int:
 
 # ---- adapters --------------------------------------------------------------------------------
 
+USER_AGENT = "SocialHub (+https://github.com/socialhub)"
+
+
+class _NoCookies(httpx.Cookies):
+    """An empty cookie jar that stays empty: keeps no cookie a platform sets, sends none."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def __bool__(self) -> bool:
+        return False
+
+
+_NO_COOKIES = _NoCookies()
+
+
+class AdapterClient(egress.Client):
+    """The egress client without a cookie jar (and without httpx's cookie work per request)."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, value) -> None:
+        return None
+
+
 _client_lock = threading.Lock()
 _client: httpx.Client | None = None
 
 
 def new_http_client(*, max_connections: int) -> httpx.Client:
-    """An HTTP client for adapters (see `publishing_http`), with `PUBLISH_HTTP_TIMEOUT_SECONDS`."""
-    from socialhub.channels.transport import PlatformHttpClient
+    """The adapters' HTTP client: the `core.egress` client (every address checked, one overall
+    deadline per request; `AdapterClient` only drops its cookie jar) with a pool of `max_connections` kept-alive connections, shared by the threads that
+    use it (one per publishing engine), `PUBLISH_HTTP_TIMEOUT_SECONDS` per phase and
+    `PUBLISH_HTTP_TOTAL_SECONDS` per request, and no cookie jar: platform APIs authenticate with
+    tokens, and a jar shared by every account would carry one account's cookies into another's
+    requests.
 
+    `max_connections` must be at least the number of threads that send through the client at
+    once: httpcore 1.0.9 can close a connection under a request that had to wait for one
+    (encode/httpcore#1110), which an adapter would see as a lost answer.
+    """
     timeout = http_timeout_seconds()
-    return PlatformHttpClient(
+    return AdapterClient(
         timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
+                            keepalive_expiry=60.0),
+        total_seconds=http_total_seconds(),
+        headers={"User-Agent": USER_AGENT},
     )
 
 

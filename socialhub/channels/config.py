@@ -25,6 +25,12 @@ def http_timeout_seconds() -> float:
     return _float("PUBLISH_HTTP_TIMEOUT_SECONDS", 30.0)
 
 
+def http_total_seconds() -> float:
+    """`PUBLISH_HTTP_TOTAL_SECONDS`: the overall deadline of one platform request, from connect to
+    the last byte (default 120: a large video upload is one request)."""
+    return _float("PUBLISH_HTTP_TOTAL_SECONDS", 120.0)
+
+
 def token_refresh_margin_minutes() -> float:
     """`TOKEN_REFRESH_MARGIN_MINUTES`: tokens expiring within this are refreshed (default 15)."""
     return _float("TOKEN_REFRESH_MARGIN_MINUTES", 15.0)

@@ -11,6 +11,10 @@ Flow for OAuth platforms (Mastodon, X, LinkedIn, Threads, Instagram, Facebook):
 3. `complete_connect` trades the code for tokens and stores the account with its tokens
    encrypted (`platform_accounts.connect_account`); a Facebook login connects every Page the
    person manages. Reconnecting an account resumes its paused posts.
+No network call happens inside a database transaction on the routes' path: `begin_connect` and
+`connect_with_code` read in one short transaction, talk to the platform with none open (app
+registration, code exchange), and write in another. `start_connect`/`complete_connect` take
+the caller's session instead (for code that already holds one).
 
 Bluesky has no OAuth here: `connect_bluesky` logs in with a handle and an app password
 (createSession); the app password is kept encrypted so an expired refresh token can log in again.
@@ -35,7 +39,8 @@ from socialhub.channels.adapters.types import AuthorizationStart
 from socialhub.core.models import utcnow
 from socialhub.channels.models import OAuthState, PlatformAccount, PlatformApp
 from socialhub.channels import accounts
-from socialhub.identity import teams
+from socialhub.core.db import session_scope as _session_scope
+from socialhub.identity import teams, users
 from socialhub.core.errors import PermissionDenied, ValidationError
 from socialhub.core.secrets import hash_token
 
@@ -105,18 +110,38 @@ def reencrypt_app_secrets(session: Session) -> int:
     return count
 
 
-def mastodon_app(session: Session, *, base_url: str) -> PlatformApp:
-    """SocialHub's app on this Mastodon instance, registered (POST /api/v1/apps) on first use."""
+@dataclass(frozen=True)
+class _AppKeys:
+    """SocialHub's app on one Mastodon instance, read out of the database."""
+
+    client_id: str
+    client_secret: str | None
+
+
+def _stored_mastodon_app(session: Session, *, base_url: str) -> _AppKeys | None:
     uri = redirect_uri("mastodon")
     app = session.exec(select(PlatformApp).where(PlatformApp.platform == "mastodon", PlatformApp.base_url == base_url,
                                                  PlatformApp.redirect_uri == uri)).first()
-    if app is not None:
-        return app
+    if app is None:
+        return None
+    secret = crypto.decrypt(app.client_secret_ciphertext, context=_app_context(app.id)) if app.client_secret_ciphertext else None
+    return _AppKeys(app.client_id, secret)
+
+
+def _register_mastodon_app(*, base_url: str):
+    """POST /api/v1/apps on the instance (network only: call it with no transaction open)."""
     adapter = get_adapter("mastodon", base_url=base_url, client=accounts.http_client())
     try:
-        registered = adapter.register_app(client_name=APP_NAME, redirect_uri=uri, website=get_settings().public_url)
+        return adapter.register_app(client_name=APP_NAME, redirect_uri=redirect_uri("mastodon"), website=get_settings().public_url)
     except PlatformError as exc:
         raise ValidationError(f"Could not register SocialHub with {base_url}: {exc.message}") from None
+    finally:
+        adapter.close()
+
+
+def _save_mastodon_app(session: Session, *, base_url: str, registered) -> PlatformApp:
+    """Store a registration; when another one got there first, theirs is kept and returned."""
+    uri = redirect_uri("mastodon")
     session.execute(insert(PlatformApp).values(
         platform="mastodon", base_url=base_url, redirect_uri=uri, scopes=registered.scopes, client_id=registered.client_id,
         client_secret_ciphertext="", created_at=utcnow(),
@@ -130,12 +155,42 @@ def mastodon_app(session: Session, *, base_url: str) -> PlatformApp:
     return app
 
 
-def _adapter(session: Session, platform: str, base_url: str = ""):
+def mastodon_app(session: Session, *, base_url: str) -> PlatformApp:
+    """SocialHub's app on this Mastodon instance, registered (POST /api/v1/apps) on first use.
+
+    The registration is a network call made in `session`'s transaction: the routes use
+    `begin_connect`/`connect_with_code`, which register with no transaction open."""
+    uri = redirect_uri("mastodon")
+    app = session.exec(select(PlatformApp).where(PlatformApp.platform == "mastodon", PlatformApp.base_url == base_url,
+                                                 PlatformApp.redirect_uri == uri)).first()
+    if app is not None:
+        return app
+    return _save_mastodon_app(session, base_url=base_url, registered=_register_mastodon_app(base_url=base_url))
+
+
+def _app_keys(session_for, platform: str, base_url: str) -> _AppKeys | None:
+    """The Mastodon app's keys (registered first if needed); None for other platforms.
+
+    `session_for()` gives a context manager around a session: each database step takes its own,
+    and the registration in between runs with none open."""
+    if platform != "mastodon":
+        return None
+    with session_for() as session:
+        keys = _stored_mastodon_app(session, base_url=base_url)
+    if keys is not None:
+        return keys
+    registered = _register_mastodon_app(base_url=base_url)
+    with session_for() as session:
+        _save_mastodon_app(session, base_url=base_url, registered=registered)
+        return _stored_mastodon_app(session, base_url=base_url)
+
+
+def _oauth_adapter(platform: str, base_url: str, keys: _AppKeys | None):
+    """The adapter for an OAuth round trip (no database)."""
     if platform == "mastodon":
-        app = mastodon_app(session, base_url=base_url)
-        secret = crypto.decrypt(app.client_secret_ciphertext, context=_app_context(app.id)) if app.client_secret_ciphertext else None
+        assert keys is not None
         return get_adapter("mastodon", base_url=base_url, client=accounts.http_client(),
-                           client_id=app.client_id, client_secret=secret)
+                           client_id=keys.client_id, client_secret=keys.client_secret)
     options = accounts.adapter_options(None, platform)
     if not options.get("client_id"):
         prefix = platform.upper()
@@ -144,30 +199,86 @@ def _adapter(session: Session, platform: str, base_url: str = ""):
     return get_adapter(platform, **options)
 
 
-def start_connect(session: Session, *, team_id: int, actor_id: int, platform: str, instance: str | None = None) -> str:
-    """Begin connecting an account; returns the URL to send the browser to."""
+def _adapter(session: Session, platform: str, base_url: str = ""):
+    keys = None
+    if platform == "mastodon":
+        app = mastodon_app(session, base_url=base_url)
+        secret = crypto.decrypt(app.client_secret_ciphertext, context=_app_context(app.id)) if app.client_secret_ciphertext else None
+        keys = _AppKeys(app.client_id, secret)
+    return _oauth_adapter(platform, base_url, keys)
+
+
+class _Given:
+    """`session_for` over a session the caller holds (it commits; nothing is closed here)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __call__(self):
+        return self
+
+    def __enter__(self) -> Session:
+        return self.session
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+
+def _check_start(session: Session, *, team_id: int, actor_id: int, platform: str, instance: str | None) -> str:
     teams.require_role(session, team_id=team_id, user_id=actor_id, minimum="admin")
     if platform not in OAUTH_PLATFORMS:
         raise ValidationError("Choose Mastodon, X, LinkedIn, Threads, Instagram or Facebook (Bluesky uses an app password).")
     ratelimit.check("connect_account", actor_id)
-    base_url = normalize_instance(instance or "") if platform == "mastodon" else ""
-    adapter = _adapter(session, platform, base_url)
+    return normalize_instance(instance or "") if platform == "mastodon" else ""
+
+
+def _authorization(platform: str, base_url: str, keys: _AppKeys | None) -> AuthorizationStart:
+    adapter = _oauth_adapter(platform, base_url, keys)
     uri = redirect_uri(platform)
     try:
         if hasattr(adapter, "start_authorization"):
-            start = adapter.start_authorization(redirect_uri=uri)
-        else:
-            state = new_state()
-            start = AuthorizationStart(adapter.authorization_url(redirect_uri=uri, state=state), state, None)
+            return adapter.start_authorization(redirect_uri=uri)
+        state = new_state()
+        return AuthorizationStart(adapter.authorization_url(redirect_uri=uri, state=state), state, None)
     finally:
         adapter.close()
+
+
+def _save_state(session: Session, *, team_id: int, actor_id: int, platform: str, base_url: str, start: AuthorizationStart) -> None:
     state_hash = hash_token(start.state)
     session.add(OAuthState(
-        state_hash=state_hash, team_id=team_id, user_id=actor_id, platform=platform, base_url=base_url, redirect_uri=uri,
+        state_hash=state_hash, team_id=team_id, user_id=actor_id, platform=platform, base_url=base_url,
+        redirect_uri=redirect_uri(platform),
         code_verifier_ciphertext=crypto.encrypt(start.code_verifier, context=f"oauth_state:{state_hash}") if start.code_verifier else "",
         expires_at=utcnow() + timedelta(minutes=STATE_MINUTES),
     ))
     session.flush()
+
+
+def start_connect(session: Session, *, team_id: int, actor_id: int, platform: str, instance: str | None = None) -> str:
+    """Begin connecting an account; returns the URL to send the browser to.
+
+    Uses `session` throughout (a first Mastodon registration happens inside its transaction);
+    the route uses `begin_connect`, which holds no transaction while it talks to the platform."""
+    base_url = _check_start(session, team_id=team_id, actor_id=actor_id, platform=platform, instance=instance)
+    keys = _app_keys(_Given(session), platform, base_url)
+    start = _authorization(platform, base_url, keys)
+    _save_state(session, team_id=team_id, actor_id=actor_id, platform=platform, base_url=base_url, start=start)
+    return start.url
+
+
+def begin_connect(*, team_id: int | None, actor_id: int, platform: str, instance: str | None = None) -> str:
+    """`start_connect` for the route: checks in one short transaction, a first Mastodon app
+    registration with no transaction open, the state saved in another. `team_id` None: the
+    person's active team."""
+    with _session_scope() as session:
+        if team_id is None:
+            team_id = teams.active_team_id(session, user=users.get_user(session, user_id=actor_id))
+        base_url = _check_start(session, team_id=team_id, actor_id=actor_id, platform=platform, instance=instance)
+    keys = _app_keys(_session_scope, platform, base_url)
+    start = _authorization(platform, base_url, keys)
+    with _session_scope() as session:
+        _save_state(session, team_id=team_id, actor_id=actor_id, platform=platform, base_url=base_url, start=start)
     return start.url
 
 
@@ -186,12 +297,19 @@ def consume_state(session: Session, *, platform: str, state: str, user_id: int) 
     return pending
 
 
-def complete_connect(session: Session, *, pending: PendingConnect, code: str) -> list[PlatformAccount]:
-    """Trade the code for tokens and store the account(s)."""
+@dataclass(frozen=True)
+class _Fetched:
+    tokens: OAuthTokens
+    limits: object = None
+    pages: list | None = None
+
+
+def _fetch_tokens(pending: PendingConnect, code: str, keys: _AppKeys | None) -> _Fetched:
+    """Trade the code for tokens (and a Mastodon server's limits, a Facebook login's Pages): network only."""
     name = accounts.platform_display_name(pending.platform)
     if not code:
         raise ValidationError(f"{name} did not send a code back; try connecting again.")
-    adapter = _adapter(session, pending.platform, pending.base_url)
+    adapter = _oauth_adapter(pending.platform, pending.base_url, keys)
     limits = None
     try:
         kwargs = {"code": code, "redirect_uri": pending.redirect_uri}
@@ -208,19 +326,40 @@ def complete_connect(session: Session, *, pending: PendingConnect, code: str) ->
         raise ValidationError(f"{name} refused the connection: {exc.message}") from None
     finally:
         adapter.close()
-    if pages is not None:
-        if not pages:
-            raise ValidationError("This Facebook login manages no Page; SocialHub publishes to Pages.")
+    if pages is not None and not pages:
+        raise ValidationError("This Facebook login manages no Page; SocialHub publishes to Pages.")
+    return _Fetched(tokens, limits, pages)
+
+
+def _store_connected(session: Session, pending: PendingConnect, fetched: _Fetched) -> list[PlatformAccount]:
+    tokens = fetched.tokens
+    if fetched.pages is not None:
         return [
             accounts.connect_account(
                 session, team_id=pending.team_id, actor_id=pending.user_id, platform="facebook",
                 tokens=OAuthTokens(access_token=page["access_token"], refresh_token=tokens.access_token,
                                    account_id=str(page["id"]), handle=page.get("name") or str(page["id"])),
             )
-            for page in pages
+            for page in fetched.pages
         ]
     return [accounts.connect_account(session, team_id=pending.team_id, actor_id=pending.user_id,
-                                              platform=pending.platform, tokens=tokens, base_url=pending.base_url, limits=limits)]
+                                     platform=pending.platform, tokens=tokens, base_url=pending.base_url, limits=fetched.limits)]
+
+
+def complete_connect(session: Session, *, pending: PendingConnect, code: str) -> list[PlatformAccount]:
+    """Trade the code for tokens and store the account(s) with `session` (the route uses
+    `connect_with_code`, which holds no transaction while it talks to the platform)."""
+    keys = _app_keys(_Given(session), pending.platform, pending.base_url)
+    return _store_connected(session, pending, _fetch_tokens(pending, code, keys))
+
+
+def connect_with_code(*, pending: PendingConnect, code: str) -> list[PlatformAccount]:
+    """`complete_connect` for the route: the app's keys read in one short transaction, the code
+    traded with none open, the account(s) stored in another."""
+    keys = _app_keys(_session_scope, pending.platform, pending.base_url) if code else None
+    fetched = _fetch_tokens(pending, code, keys)
+    with _session_scope() as session:
+        return _store_connected(session, pending, fetched)
 
 
 def connect_bluesky(session: Session, *, team_id: int, actor_id: int, identifier: str, app_password: str,

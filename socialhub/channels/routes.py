@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from socialhub.core.db import session_scope
-from socialhub.identity import teams, users
+from socialhub.identity import users
 from socialhub.channels import connect
 from socialhub.core.errors import ServiceError
 from socialhub.identity.cookie import COOKIE_NAME
@@ -44,16 +44,11 @@ def _start(request: Request) -> Response:
     user_id = _user_id(request)
     if user_id is None:
         return RedirectResponse(f"/signin?next={quote(SETTINGS_PATH)}", status_code=303)
+    raw_team = request.query_params.get("team_id", "")
     try:
-        with session_scope() as session:
-            raw_team = request.query_params.get("team_id", "")
-            if raw_team.isdigit():
-                team_id = int(raw_team)
-            else:
-                user = users.get_user(session, user_id=user_id)
-                team_id = teams.active_team_id(session, user=user)
-            url = connect.start_connect(session, team_id=team_id, actor_id=user_id, platform=platform,
-                                                   instance=request.query_params.get("instance"))
+        # No transaction is held while the platform is asked (a Mastodon app registration).
+        url = connect.begin_connect(team_id=int(raw_team) if raw_team.isdigit() else None, actor_id=user_id,
+                                    platform=platform, instance=request.query_params.get("instance"))
     except ServiceError as exc:
         return _back(connect_error=str(exc))
     return RedirectResponse(url, status_code=303)
@@ -71,9 +66,9 @@ def _callback(request: Request) -> Response:
         if params.get("error"):
             reason = params.get("error_description") or params.get("error")
             return _back(connect_error=f"The connection was not made: {reason[:200]}")
-        with session_scope() as session:
-            connected = connect.complete_connect(session, pending=pending, code=params.get("code", ""))
-            handles = ", ".join(a.handle for a in connected)
+        # The code is traded with no transaction open; the account(s) are stored afterwards.
+        connected = connect.connect_with_code(pending=pending, code=params.get("code", ""))
+        handles = ", ".join(a.handle for a in connected)
     except ServiceError as exc:
         return _back(connect_error=str(exc))
     return _back(connected=platform, handles=handles)

@@ -11,6 +11,9 @@ Invariants:
 - ``get`` of a missing object raises ``FileNotFoundError`` in every backend; ``delete`` of a
   missing object is a no-op (S3 cannot tell the difference cheaply, and cleanup jobs retry).
 - A local ``put`` writes a temporary file and renames it, so readers never see half a file.
+- Large files move as streams: ``put_file`` copies a file object in chunks (S3's
+  ``upload_fileobj`` does multipart uploads), and the local backend's ``path`` lets the web app
+  serve a file without reading it whole.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 import boto3
 from botocore.config import Config
@@ -29,6 +33,7 @@ from botocore.exceptions import ClientError
 from socialhub.core.config import get_settings
 
 PRESIGNED_URL_SECONDS = 3600
+COPY_CHUNK_BYTES = 1024 * 1024
 MAX_KEY_LENGTH = 512
 # Media we accept; anything else is refused before a key exists for it.
 ALLOWED_EXTENSIONS = frozenset(
@@ -41,6 +46,8 @@ _NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 @runtime_checkable
 class Storage(Protocol):
     def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None: ...
 
     def get(self, key: str) -> bytes: ...
 
@@ -89,21 +96,33 @@ class LocalStorage:
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         # content_type is not stored: the web server derives it from the allow-listed extension.
+        self._write(key, lambda out: out.write(data))
+
+    def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None:
+        """Store what is left to read of ``fileobj``, copied in chunks (never whole in memory)."""
+        self._write(key, lambda out: shutil.copyfileobj(fileobj, out, COPY_CHUNK_BYTES))
+
+    def _write(self, key: str, write) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
         try:
-            tmp.write_bytes(data)
+            with open(tmp, "wb") as out:
+                write(out)
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
 
-    def get(self, key: str) -> bytes:
+    def path(self, key: str) -> Path:
+        """The stored file's path (for serving it as a stream); FileNotFoundError if there is none."""
         path = self._path(key)
         if not path.is_file():  # a folder is not an object either
             raise FileNotFoundError(f"no stored object {key!r}")
-        return path.read_bytes()
+        return path
+
+    def get(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -134,6 +153,12 @@ class S3Storage:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self.client.put_object(
             Bucket=self.bucket, Key=check_key(key), Body=data, ContentType=content_type
+        )
+
+    def put_file(self, key: str, fileobj: BinaryIO, content_type: str) -> None:
+        """Store what is left to read of ``fileobj``; boto3 streams it (multipart when large)."""
+        self.client.upload_fileobj(
+            fileobj, self.bucket, check_key(key), ExtraArgs={"ContentType": content_type}
         )
 
     def get(self, key: str) -> bytes:

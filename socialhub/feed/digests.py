@@ -13,9 +13,10 @@ A build (`build_digest`), step by step, and who owns which status:
    local title card). An AI error marks the digest `failed` with the provider's message.
 4. Store (transaction 2): the items replace any earlier ones, status `generated`, bell notice.
 5. Deliver (transaction 3, `deliver_digest`): by e-mail (SMTP or the outbox) with an open pixel
-   and tracked links, and/or as a post through the publishing service; every attempt is a
-   `DigestDelivery` row with its status and error. One success makes it `delivered`; if every
-   channel failed it is `failed` with the reasons, and can be retried.
+   and tracked links, and/or as a post through Schedule's services (`posts.create_post`, then
+   `timing.publish_now`); every attempt is a `DigestDelivery` row with its status and error.
+   One success makes it `delivered`; if every channel failed it is `failed` with the reasons,
+   and can be retried.
 
 A crashed build leaves `generating` with an expired lease; `sweep_interrupted` turns it into
 `failed` so the page offers a retry.
@@ -35,18 +36,19 @@ from sqlalchemy import text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
-from socialhub.core.config import get_settings
-from socialhub.core.db import session_scope
 from socialhub import ai
 from socialhub.ai.base import image_kind
-from socialhub.core.storage import get_storage, new_media_key
-from socialhub.core.models import utcnow
-from socialhub.identity.models import User
-from socialhub.feed.models import Digest, DigestDelivery, DigestItem, FeedItemState, FeedSettings, FeedSource
-from socialhub.feed import ai_models, scoring, settings as feeds_settings
 from socialhub.core import outbox
-from socialhub.identity import notifications
+from socialhub.core.config import get_settings
+from socialhub.core.db import session_scope
 from socialhub.core.errors import NotFound, ServiceError, ValidationError
+from socialhub.core.models import utcnow
+from socialhub.core.storage import get_storage, new_media_key
+from socialhub.feed import ai_models, scoring, settings
+from socialhub.feed.models import Digest, DigestDelivery, DigestItem, FeedItemState, FeedSettings, FeedSource
+from socialhub.identity import notifications, teams
+from socialhub.identity.models import User
+from socialhub.schedule import posts, timing
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +154,7 @@ def claim_digest(session: Session, *, user_id: int, day: date, now: datetime, fo
     return digest
 
 
-def candidates(session: Session, *, user_id: int, day: date, settings: FeedSettings, now: datetime) -> list[Candidate]:
+def candidates(session: Session, *, user_id: int, day: date, prefs: FeedSettings, now: datetime) -> list[Candidate]:
     """The top stories for the digest: recent, above the minimum score, not in an earlier digest."""
     scoring.ensure_scores(session, user_id=user_id, now=now, day=day)
     rows = session.execute(text("""
@@ -161,16 +163,16 @@ def candidates(session: Session, *, user_id: int, day: date, settings: FeedSetti
                 JOIN feed_sources s ON s.id = e2.source_id AND s.enabled
                 WHERE e2.user_id = :u AND e2.story_id = e.story_id AND NOT e2.blocked)
         FROM feed_scores sc
-        JOIN feed_item_sources e ON e.user_id = sc.user_id AND e.story_id = sc.item_id AND e.is_primary
+        JOIN feed_item_sources e ON e.user_id = sc.user_id AND e.story_id = sc.story_id AND e.is_primary
         JOIN feed_items i ON i.id = e.item_id
         WHERE sc.user_id = :u AND sc.day = :d AND sc.final >= :min
           AND (e.created_at >= :since OR e.published_at >= :since)
           AND NOT EXISTS (SELECT 1 FROM feed_digest_items di JOIN feed_digests d ON d.id = di.digest_id
-                          WHERE d.user_id = :u AND d.day <> :d AND di.item_id = e.story_id)
-        ORDER BY sc.final DESC, sc.item_id DESC
+                          WHERE d.user_id = :u AND d.day <> :d AND di.story_id = e.story_id)
+        ORDER BY sc.final DESC, sc.story_id DESC
         LIMIT :n
-    """), {"u": user_id, "since": now - CANDIDATE_WINDOW, "d": day, "min": settings.min_score,
-           "n": settings.max_items}).all()
+    """), {"u": user_id, "since": now - CANDIDATE_WINDOW, "d": day, "min": prefs.min_score,
+           "n": prefs.max_items}).all()
     return [Candidate(r[0], r[1], r[2], r[3] or "", float(r[4]), (r[5] or "")[:500]) for r in rows]
 
 
@@ -216,8 +218,8 @@ def _fail(session: Session, *, digest_id: int, error: str) -> None:
     digest.status, digest.error, digest.claimed_until = "failed", error[:1000], None
     session.add(digest)
     _notify(session, digest.user_id, "Your digest could not be built", error[:500])
-    settings = session.get(FeedSettings, digest.user_id)
-    if settings is not None and settings.email_notifications:
+    prefs = session.get(FeedSettings, digest.user_id)
+    if prefs is not None and prefs.email_notifications:
         user = session.get(User, digest.user_id)
         outbox.send_email(session, to=user.email, subject="Your SocialHub digest could not be built",
                         text=f"{error}\n\nRetry it here: {get_settings().public_url}/feed/digests")
@@ -235,14 +237,14 @@ def build_digest(*, session_factory: SessionFactory = session_scope, user_id: in
         user = session.get(User, user_id)
         if user is None:
             raise NotFound("This account no longer exists.")
-        day = day or feeds_settings.local_day(user, now)
+        day = day or settings.local_day(user, now)
         digest = claim_digest(session, user_id=user_id, day=day, now=now, force=force)
         if digest is None:
             return None
         digest_id = digest.id
-        settings = feeds_settings.get_or_create(session, user_id=user_id)
+        prefs = settings.get_or_create(session, user_id=user_id)
         try:
-            chosen = candidates(session, user_id=user_id, day=day, settings=settings, now=now)
+            chosen = candidates(session, user_id=user_id, day=day, prefs=prefs, now=now)
             text_model, image_model = models or ai_models.models_for_user(session, user_id=user_id)
         except Exception:
             log.exception("choosing stories for digest %s failed", digest_id)
@@ -271,7 +273,7 @@ def build_digest(*, session_factory: SessionFactory = session_scope, user_id: in
             digest.status = "generated"
             digest.title = "Nothing new above your minimum score"
             digest.summary = ("No story from the last three days scored at least "
-                              f"{settings.min_score:g}. Lower the minimum score or add sources, then build again.")
+                              f"{prefs.min_score:g}. Lower the minimum score or add sources, then build again.")
             digest.provider, digest.provider_label, digest.image_key = "", "", ""
             session.add(digest)
             return digest_id
@@ -284,7 +286,7 @@ def build_digest(*, session_factory: SessionFactory = session_scope, user_id: in
         session.add(digest)
         for position, (candidate, summary, points, hashtags) in enumerate(written.items):
             session.add(DigestItem(
-                digest_id=digest_id, item_id=candidate.story_id, position=position, title=candidate.title[:500],
+                digest_id=digest_id, story_id=candidate.story_id, position=position, title=candidate.title[:500],
                 url=candidate.url, source_names=candidate.source_names, score=candidate.score, summary=summary,
                 key_points=points, hashtags=hashtags, click_token=_token()))
         _notify(session, user_id, "Your digest is ready", written.title)
@@ -358,48 +360,27 @@ def post_text(digest: Digest, items: list[DigestItem]) -> str:
     return "\n".join(lines)
 
 
-def _post(session: Session, *, user: User, settings: FeedSettings, body: str) -> tuple[str, str, str]:
-    """(status, target, error) of posting through the publishing service, when it is here.
+def _post(session: Session, *, user: User, prefs: FeedSettings, body: str) -> tuple[str, str, str]:
+    """(status, target, error) of posting the digest through Schedule's services.
 
     The post is created in the reader's active team (their chosen account, else the team's
     default) and published at once; if publishing is refused (a viewer, a platform limit) the
     draft stays in Schedule and the delivery says why (`drafted`).
     """
-    try:
-        from socialhub.schedule import posts
-        from socialhub.identity import teams
-    except ImportError:
-        return "skipped", "", "Posting needs the Schedule product, which is not installed."
-    account_ids = [settings.post_account_id] if settings.post_account_id else None
+    account_ids = [prefs.post_account_id] if prefs.post_account_id else None
     try:
         with session.begin_nested():
             team_id = teams.active_team_id(session, user=user)
             post = posts.create_post(session, team_id=team_id, author_id=user.id, text=body,
-                                          account_ids=account_ids)
+                                     account_ids=account_ids)
     except ServiceError as exc:
         return "failed", "", str(exc)
-    publish = _publish_function()
-    if publish is None:
-        return "drafted", f"draft post {post.id}", "Saved as a draft in Schedule; publishing is not available."
     try:
         with session.begin_nested():
-            publish(session, team_id=team_id, actor_id=user.id, post_id=post.id)
+            timing.publish_now(session, team_id=team_id, actor_id=user.id, post_id=post.id)
     except ServiceError as exc:
         return "drafted", f"draft post {post.id}", f"Saved as a draft in Schedule, not published: {exc}"[:1000]
     return "posted", f"post {post.id}", ""
-
-
-def _publish_function():
-    """The publishing service's "publish now" entry point, when it offers one."""
-    for module_name in ("socialhub.schedule.timing", "socialhub.schedule.posts"):
-        try:
-            module = __import__(module_name, fromlist=["publish_now"])
-        except ImportError:
-            continue
-        function = getattr(module, "publish_now", None)
-        if callable(function):
-            return function
-    return None
 
 
 def deliver_digest(*, session_factory: SessionFactory = session_scope, user_id: int, digest_id: int,
@@ -415,10 +396,10 @@ def deliver_digest(*, session_factory: SessionFactory = session_scope, user_id: 
                                   .order_by(DigestItem.position)))
         if not items:
             return []
-        settings = feeds_settings.get_or_create(session, user_id=user_id)
+        prefs = settings.get_or_create(session, user_id=user_id)
         user = session.get(User, user_id)
         if channels is None:
-            channels = tuple(c for c, on in (("email", settings.auto_email), ("post", settings.auto_post)) if on)
+            channels = tuple(c for c, on in (("email", prefs.auto_email), ("post", prefs.auto_post)) if on)
         deliveries = []
         for channel in channels:
             if channel == "email":
@@ -428,11 +409,11 @@ def deliver_digest(*, session_factory: SessionFactory = session_scope, user_id: 
                 deliveries.append(DigestDelivery(digest_id=digest_id, channel="email", status=email.status,
                                                  target=user.email, error=email.error, email_id=email.id))
             elif channel == "post":
-                status, target, error = _post(session, user=user, settings=settings, body=post_text(digest, items))
+                status, target, error = _post(session, user=user, prefs=prefs, body=post_text(digest, items))
                 deliveries.append(DigestDelivery(digest_id=digest_id, channel="post", status=status,
                                                  target=target, error=error))
         session.add_all(deliveries)
-        if any(d.status in ("sent", "outbox", "posted") for d in deliveries):
+        if any(d.status in ("sent", "queued", "outbox", "posted") for d in deliveries):
             digest.status, digest.error, digest.delivered_at = "delivered", "", utcnow()
         elif deliveries:
             digest.status = "failed"
@@ -464,12 +445,12 @@ def record_click(session: Session, *, token: str) -> str | None:
     item.click_count += 1
     session.add(item)
     digest = session.get(Digest, item.digest_id)
-    if item.item_id is not None:
+    if item.story_id is not None:
         now = utcnow()
         table = FeedItemState.__table__
         session.execute(insert(table).values(
-            user_id=digest.user_id, item_id=item.item_id, read_at=now, clicked_at=now, click_count=1, updated_at=now,
-        ).on_conflict_do_update(index_elements=["user_id", "item_id"], set_={
+            user_id=digest.user_id, story_id=item.story_id, read_at=now, clicked_at=now, click_count=1, updated_at=now,
+        ).on_conflict_do_update(index_elements=["user_id", "story_id"], set_={
             "clicked_at": now, "click_count": table.c.click_count + 1, "updated_at": now}))
     return item.url
 
@@ -503,7 +484,7 @@ def _view(session: Session, digest: Digest) -> DigestView:
         provider_label=digest.provider_label, image_url=image_url, error=digest.error,
         open_count=digest.open_count, click_count=sum(i.click_count for i in items), created_at=digest.created_at,
         generated_at=digest.generated_at, delivered_at=digest.delivered_at,
-        items=[DigestItemView(i.position, i.item_id, i.title, i.url, i.source_names, i.score, i.summary,
+        items=[DigestItemView(i.position, i.story_id, i.title, i.url, i.source_names, i.score, i.summary,
                               list(i.key_points), list(i.hashtags), i.click_count) for i in items],
         deliveries=[DeliveryView(d.channel, d.status, d.target, d.error, d.created_at) for d in deliveries],
     )
@@ -549,11 +530,11 @@ def claim_due_users(session: Session, *, now: datetime | None = None, limit: int
     readers = set(session.exec(select(FeedSource.user_id).where(
         FeedSource.user_id.in_([user.id for _, user in rows]), FeedSource.enabled).distinct()))
     due = []
-    for settings, user in rows:
+    for prefs, user in rows:
         if user.id in readers:  # no source, no digest (but the next time still moves on)
-            due.append((user.id, feeds_settings.local_day(user, now)))
-        settings.next_digest_at = feeds_settings.next_digest_at(settings.digest_time, user, now)
-        session.add(settings)
+            due.append((user.id, settings.local_day(user, now)))
+        prefs.next_digest_at = settings.next_digest_at(prefs.digest_time, user, now)
+        session.add(prefs)
     return due
 
 

@@ -82,6 +82,10 @@ class StoryIndex:
             story.feeds.add(feed)
             self._story_feeds.setdefault(story.story_id, set()).add(feed)
 
+    def story_feeds(self, story_id: int) -> set[str]:
+        """The feeds known to carry an item of this story."""
+        return self._story_feeds.get(story_id, set())
+
     def find(self, *, title: str, text: str, fingerprint: int, feed: str) -> int | None:
         """The story id this item is a near-duplicate of, or None for a new story."""
         terms = title_terms(title)

@@ -2,7 +2,7 @@
 
 Both are safe in several scheduler processes at once: sources are claimed with
 `FOR UPDATE SKIP LOCKED` and a lease, due readers with `FOR UPDATE SKIP LOCKED` and their next
-digest time moved in the same transaction (services/feeds_refresh.py, services/digests.py).
+digest time moved in the same transaction (`refresh.py`, `digests.py`).
 """
 
 from __future__ import annotations

@@ -1,19 +1,23 @@
-"""Feed: sources, items, per-user reading state, rules, daily scores, digests and deliveries.
+"""Feed's tables: sources, items, entries, per-reader story state, rules, daily scores,
+settings, digests and their stories and deliveries.
 
+The words (source, item, entry, story, story_id) are defined once, in `socialhub/feed/__init__.py`.
 Invariants:
-- A `FeedSource` belongs to one user (two readers of the same feed each have a row); its `url`
-  is the address fetched next time (a permanent redirect replaces it).
-- A `FeedItem` is global: one row per normalised URL (`url_key` is the SHA-256 of it, or of
-  the source and guid for items without a link). Near-duplicates under other URLs keep their
-  own row but share the `story_id` of the first item of their story (`story_id == id` for it).
-- `FeedEntry` (table `feed_item_sources`) says "this source of this user carried this item";
-  `user_id` and `story_id` are copied from the source and the item so a reader's feed is one
-  indexed scan. `blocked` is what the user's rules decided. Of a user's entries of one story,
-  exactly one is `is_primary` when any is visible (not blocked, source enabled): the one with
-  the lowest item id, whose item the reader sees. Reading scans primary entries only
-  (`services/feeds_primary.py` keeps the flag right).
-- Everything a reader does or sees about a story (state, score, digest items) is keyed by the
-  story id, so reading one copy of a story reads all of them.
+- A `FeedSource`'s `url` is the address fetched next time (a permanent redirect replaces it).
+- A `FeedItem` belongs to one source: it is that source's item with that guid (`source_id`,
+  `guid_key` = SHA-256 of the guid, unique together), holding what *that* feed says about it, and
+  updated when the feed changes it. Two readers of one feed, or two feeds with one link, have
+  separate items; `link_key` (SHA-256 of the normalised link) only groups items of different
+  feeds into one story. An item that repeats a story (the same link from another feed, or a
+  near-duplicate) takes the `story_id` of the first item of its story (`story_id == id` for that
+  one). Items outlive their source (story ids and reading state point at them), unseen.
+- `guid_key` is NULL only on items stored before items were per source; the next fetch of
+  their source adopts them by link (or title) and sets it.
+- Of a reader's entries of one story, exactly one is `is_primary` when any is visible (not
+  blocked, source enabled): the one with the lowest item id, whose item the reader sees.
+  Reading scans primary entries only (`primary.py` keeps the flag right).
+- `FeedItemState`, `FeedScore` and `DigestItem` are keyed by `story_id`, so reading one copy of
+  a story reads all of them.
 - Text from feeds is stored sanitised (`content_html` went through the allow-list sanitiser)
   or as plain text (`title`, `text`, `excerpt`).
 """
@@ -42,7 +46,7 @@ from socialhub.core.models import created_at_field, fk_field, pk_field, timestam
 
 DIGEST_STATUSES = ("draft", "generating", "generated", "delivered", "failed")
 DELIVERY_CHANNELS = ("email", "post")
-DELIVERY_STATUSES = ("sent", "outbox", "posted", "drafted", "failed", "skipped")
+DELIVERY_STATUSES = ("sent", "queued", "outbox", "posted", "drafted", "failed", "skipped")  # queued: the outbox job sends it
 RULE_ACTIONS = ("block", "keep")
 RULE_FIELDS = ("title", "url", "author", "content", "tag", "any")
 
@@ -83,13 +87,20 @@ class FeedSource(SQLModel, table=True):
 
 
 class FeedItem(SQLModel, table=True):
-    """One story link, shared by every source and reader that has it."""
+    """One item of one source's feed (by its guid), with that feed's title, text and image."""
 
     __tablename__ = "feed_items"
-    __table_args__ = (Index("ix_feed_items_search", "search", postgresql_using="gin"),)
+    __table_args__ = (
+        UniqueConstraint("source_id", "guid_key"),
+        Index("ix_feed_items_search", "search", postgresql_using="gin"),
+    )
 
     id: int | None = pk_field()
-    url_key: str = Field(max_length=64, unique=True)
+    # No foreign key: an item stays when its source goes (other items' story_id and readers'
+    # state may point at it); nothing shows it any more, since nobody has an entry for it.
+    source_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    guid_key: str | None = Field(default=None, max_length=64)
+    link_key: str | None = Field(default=None, max_length=64, index=True)
     url: str = _text_field()
     title: str = Field(default="", max_length=500)
     author: str = Field(default="", max_length=200)
@@ -101,12 +112,16 @@ class FeedItem(SQLModel, table=True):
     published_at: datetime = timestamp_field(nullable=False, index=True)
     first_seen_at: datetime = timestamp_field(nullable=False, index=True)
     fingerprint: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    content_hash: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    """A hash of what the feed says (link, title, author, HTML, image, tags): a refresh rewrites
+    the item only when it changed."""
     story_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
     search: str | None = Field(default=None, sa_column=Column(TSVECTOR, Computed(SEARCH_EXPRESSION, persisted=True)))
 
 
 class FeedEntry(SQLModel, table=True):
-    """An item as carried by one of a user's sources."""
+    """An item as carried by one of a user's sources (one entry per item, since items are per
+    source; the entry carries what reading a page needs, on the reader's own index)."""
 
     __tablename__ = "feed_item_sources"
     __table_args__ = (
@@ -132,10 +147,10 @@ class FeedItemState(SQLModel, table=True):
     """What one reader did with one story: read, bookmarked, rated, clicked, shared."""
 
     __tablename__ = "feed_item_states"
-    __table_args__ = (PrimaryKeyConstraint("user_id", "item_id"),)
+    __table_args__ = (PrimaryKeyConstraint("user_id", "story_id"),)
 
     user_id: int = fk_field("users.id", index=False)
-    item_id: int = fk_field("feed_items.id")
+    story_id: int = fk_field("feed_items.id")
     read_at: datetime | None = timestamp_field()
     bookmarked_at: datetime | None = timestamp_field()
     rating: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
@@ -156,6 +171,9 @@ class FeedRule(SQLModel, table=True):
     field: str = Field(max_length=10)
     pattern: str = Field(max_length=300)
     created_at: datetime = created_at_field()
+    disabled_at: datetime | None = timestamp_field()
+    """Set when the rule took too long to check; a disabled rule decides nothing."""
+    disabled_reason: str = Field(default="", max_length=300)
 
 
 class FeedScore(SQLModel, table=True):
@@ -163,13 +181,13 @@ class FeedScore(SQLModel, table=True):
 
     __tablename__ = "feed_scores"
     __table_args__ = (
-        PrimaryKeyConstraint("user_id", "day", "item_id"),
-        Index("ix_feed_scores_best", "user_id", "day", "final", "item_id"),
+        PrimaryKeyConstraint("user_id", "day", "story_id"),
+        Index("ix_feed_scores_best", "user_id", "day", "final", "story_id"),
     )
 
     user_id: int = fk_field("users.id", index=False)
     day: date = Field(sa_column=Column(Date, nullable=False))
-    item_id: int = fk_field("feed_items.id")
+    story_id: int = fk_field("feed_items.id")
     relevance: float = 0.0
     recency: float = 0.0
     reliability: float = 0.0
@@ -197,6 +215,9 @@ class FeedSettings(SQLModel, table=True):
     auto_post: bool = False
     post_account_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     email_notifications: bool = True
+    show_images: bool = False
+    """Show the pictures feeds link to. Off by default: they load from the publisher's server,
+    which then learns the reader's IP address."""
     next_digest_at: datetime | None = timestamp_field(index=True)
     updated_at: datetime = created_at_field()
 
@@ -233,7 +254,7 @@ class DigestItem(SQLModel, table=True):
 
     id: int | None = pk_field()
     digest_id: int = fk_field("feed_digests.id")
-    item_id: int | None = fk_field("feed_items.id", nullable=True, ondelete="SET NULL")
+    story_id: int | None = fk_field("feed_items.id", nullable=True, ondelete="SET NULL")
     position: int = 0
     title: str = Field(default="", max_length=500)
     url: str = _text_field()

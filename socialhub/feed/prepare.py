@@ -5,7 +5,9 @@ run it in worker processes (`parse_bodies`): parsing and fingerprinting a thousa
 seconds of pure Python that a second core halves.
 
 What a `PreparedItem` guarantees: its `url` is the normalised link ("" when the item has none),
-`url_key` the SHA-256 of that link (or of the feed and guid when there is none), `content_html`
+`guid_key` the SHA-256 of the item's guid (what identifies it within its feed), `link_key` the
+SHA-256 of the link (None without one: it only groups items of different feeds), `content_hash`
+a hash of what the feed says about it (a changed item is rewritten), `content_html`
 went through the sanitiser (and is cut to `HTML_LIMIT` then sanitised again so no tag is left
 open), text fields hold no NUL (PostgreSQL refuses it) and fit their columns, and `published`
 is never in the future.
@@ -31,8 +33,8 @@ from socialhub.feed.ingest import (
     parse_feed,
     ParsedFeed,
     sanitize_html,
+    story_fingerprint,
 )
-from socialhub.feed.fingerprint import story_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,8 @@ POOL_THRESHOLD = 16
 
 @dataclass(frozen=True, slots=True)
 class PreparedItem:
-    url_key: str
+    guid_key: str
+    link_key: str | None
     url: str
     title: str
     author: str
@@ -57,6 +60,7 @@ class PreparedItem:
     tags: tuple[str, ...]
     published: datetime
     fingerprint: int
+    content_hash: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +83,17 @@ def _clean(value: str | None, limit: int) -> str:
     return (value or "").replace("\x00", "")[:limit]
 
 
-def url_key(url: str, *, feed_url: str = "", guid: str = "") -> str:
-    basis = url if url else f"guid:{feed_url}\x1f{guid}"
-    return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()
+def sha256_key(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def content_hash(*parts: str) -> int:
+    """64 bits of BLAKE2b over the parts, as a signed integer (fits a BIGINT)."""
+    digest = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 def prepare_item(item: FeedItem, *, feed_url: str, now: datetime) -> PreparedItem:
@@ -97,18 +109,24 @@ def prepare_item(item: FeedItem, *, feed_url: str, now: datetime) -> PreparedIte
     if published > now + timedelta(minutes=5):  # a feed dating its posts in the future
         published = now
     image = _clean(item.image_url, 2001)
+    image = image if len(image) <= 2000 else ""
+    author = _clean(item.author, 200)
+    tags = tuple(_clean(tag, 80) for tag in item.tags if tag.replace("\x00", ""))
+    guid = _clean(item.guid, 2000) or link or title  # (the parser always gives one)
     return PreparedItem(
-        url_key=url_key(link, feed_url=feed_url, guid=_clean(item.guid, 2000)),
+        guid_key=sha256_key(guid),
+        link_key=sha256_key(link) if link else None,
         url=link,
         title=title,
-        author=_clean(item.author, 200),
+        author=author,
         content_html=html,
         text=text,
         excerpt=_clean(item.excerpt or excerpt(text), 400),
-        image_url=image if len(image) <= 2000 else "",
-        tags=tuple(_clean(tag, 80) for tag in item.tags if tag.replace("\x00", "")),
+        image_url=image,
+        tags=tags,
         published=published,
         fingerprint=story_fingerprint(title, text),
+        content_hash=content_hash(link, title, author, html, image, "\x1e".join(tags)),
     )
 
 
@@ -132,7 +150,8 @@ def prepare_body(content: bytes, content_type: str | None, url: str, feed_url: s
     return prepare_parsed(feed, feed_url=feed_url, now=now)
 
 
-def _job(args: tuple[bytes, str | None, str, str, datetime]) -> PreparedFeed | ParseFailure:
+def prepare_job(args: tuple[bytes, str | None, str, str, datetime]) -> PreparedFeed | ParseFailure:
+    """`prepare_body` with its arguments in one tuple (what a worker process is sent)."""
     return prepare_body(*args)
 
 
@@ -148,9 +167,9 @@ def parse_bodies(jobs: list[tuple[bytes, str | None, str, str, datetime]],
                  pool: Executor | None = None) -> list[PreparedFeed | ParseFailure]:
     """`prepare_body` for many bodies, in `pool` when given and the batch is big enough."""
     if pool is None or len(jobs) < POOL_THRESHOLD:
-        return [_job(job) for job in jobs]
+        return [prepare_job(job) for job in jobs]
     try:
-        return list(pool.map(_job, jobs, chunksize=max(1, len(jobs) // 32)))
+        return list(pool.map(prepare_job, jobs, chunksize=max(1, len(jobs) // 32)))
     except BrokenProcessPool:  # workers could not start (an unusual main module): parse here
         log.warning("parsing processes failed; parsing %d feeds in this process", len(jobs))
-        return [_job(job) for job in jobs]
+        return [prepare_job(job) for job in jobs]

@@ -1,4 +1,4 @@
-"""Digest e-mail tracking routes (the counting is in `services/digests.py`).
+"""Digest e-mail tracking routes (the counting is in `digests.py`).
 
 - `GET /r/{token}` counts a click on a story link of a digest e-mail and redirects (302) to the
   story; an unknown token answers 404 (never an open redirect: only stored story links).

@@ -6,28 +6,44 @@ item's plain text), tag, or any of them.
 
 Patterns are PostgreSQL regular expressions matched case-insensitively (`~*`), evaluated by
 the database: the same engine checks a pattern, previews it and applies it, its automaton does
-not backtrack catastrophically the way Python's `re` can on hostile patterns, and every
+not backtrack catastrophically the way Python's `re` can on most hostile patterns, and every
 evaluation runs under a statement timeout. Decisions are stored on the user's entries
 (`FeedEntry.blocked`) when items arrive and re-applied to all of the user's entries whenever a
 rule is added or removed, so reading never evaluates a pattern.
+
+Timeouts: a page's preview and saving (all of the reader's stories) get `TIMEOUT_MS` and say
+so when a pattern is too slow. Rules applied to arriving items run inside the refresh's
+transaction, so they get `INGEST_TIMEOUT_MS`; a rule that cannot finish in it (backreferences
+can make PostgreSQL's engine backtrack too) is turned off (`disabled_at`) and its owner is told
+with a notification, instead of being skipped silently on every refresh.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
+from socialhub.core.models import utcnow
 from socialhub.feed.models import FeedRule, RULE_ACTIONS, RULE_FIELDS
 from socialhub.feed import primary
 from socialhub.core.errors import NotFound, ValidationError
+from socialhub.identity import notifications
+
+log = logging.getLogger(__name__)
 
 MAX_RULES = 100
 MAX_PATTERN = 300
 PREVIEW_WINDOW = 500
-TIMEOUT_MS = 5000
+TIMEOUT_MS = 2000
+"""Preview and saving a rule, over all of a reader's stories, from the Sources page."""
+INGEST_TIMEOUT_MS = 100
+"""Rules applied to a refresh's new items, inside its transaction."""
+SLOW_RULE_REASON = "Its pattern took too long to check on new stories."
 
 _FIELD_SQL = {
     "title": "i.title ~* {p}",
@@ -79,13 +95,13 @@ class PatternTooSlow(ValidationError):
     pass
 
 
-def _bounded(session: Session, sql: str, params: dict):
+def _bounded(session: Session, sql: str, params: dict, timeout_ms: int = TIMEOUT_MS):
     """Run a pattern-evaluating statement under a statement timeout, in a savepoint (so a
     timeout rolls back only this statement and the previous timeout comes back by itself)."""
     previous = session.execute(text("SELECT current_setting('statement_timeout')")).scalar_one()
     try:
         with session.begin_nested():
-            session.execute(text("SELECT set_config('statement_timeout', :v, true)"), {"v": str(TIMEOUT_MS)})
+            session.execute(text("SELECT set_config('statement_timeout', :v, true)"), {"v": str(timeout_ms)})
             result = session.execute(text(sql), params)
             outcome = result.all() if result.returns_rows else (result.rowcount or 0)
             session.execute(text("SELECT set_config('statement_timeout', :v, true)"), {"v": previous})
@@ -159,18 +175,86 @@ def delete_rule(session: Session, *, user_id: int, rule_id: int) -> None:
     apply_rules(session, user_id=user_id)
 
 
-def apply_rules(session: Session, *, user_id: int, entry_ids: list[int] | None = None) -> int:
-    """Store the rules' decision on the user's entries (all, or these). Returns rows changed."""
-    rules = list_rules(session, user_id=user_id)
-    if not rules and entry_ids is not None:
-        return 0  # new entries start unblocked
+def active_rules(session: Session, *, user_id: int) -> list[FeedRule]:
+    return [rule for rule in list_rules(session, user_id=user_id) if rule.disabled_at is None]
+
+
+def _apply_sql(rules: list[FeedRule], only: str) -> tuple[str, dict]:
     decision, params = _decision_sql(rules)
-    only = "AND e.id = ANY(:ids)" if entry_ids is not None else ""
-    changed = _bounded(session, f"""
+    return f"""
         UPDATE feed_item_sources e SET blocked = {decision}
         FROM feed_items i
         WHERE i.id = e.item_id AND e.user_id = :u {only} AND e.blocked IS DISTINCT FROM {decision}
-    """, {**params, "u": user_id, "ids": entry_ids or []})
-    if entry_ids is None:  # (new entries get their flags from the refresh that stores them)
-        primary.refresh_primary(session, user_id=user_id)
-    return changed
+    """, params
+
+
+def apply_rules(session: Session, *, user_id: int, entry_ids: list[int] | None = None) -> int:
+    """Store the rules' decision on the user's entries (all, or these). Returns rows changed.
+
+    On all entries (a rule saved or deleted) a slow pattern raises `PatternTooSlow`. On these
+    entries (new items of a refresh) the rules get `INGEST_TIMEOUT_MS`, and a rule that cannot
+    finish in it is turned off and its owner told (`disable_slow_rules`); the others apply.
+    """
+    rules = active_rules(session, user_id=user_id)
+    if entry_ids is None:
+        sql, params = _apply_sql(rules, "")
+        changed = _bounded(session, sql, {**params, "u": user_id})
+        primary.refresh_primary(session, user_id=user_id)  # (new entries get theirs from the refresh)
+        return changed
+    if not rules or not entry_ids:
+        return 0  # new entries start unblocked
+    sql, params = _apply_sql(rules, "AND e.id = ANY(:ids)")
+    try:
+        return _bounded(session, sql, {**params, "u": user_id, "ids": entry_ids}, INGEST_TIMEOUT_MS)
+    except PatternTooSlow:
+        pass
+    disable_slow_rules(session, user_id=user_id, rules=rules, entry_ids=entry_ids)
+    rules = active_rules(session, user_id=user_id)
+    if not rules:
+        return 0
+    sql, params = _apply_sql(rules, "AND e.id = ANY(:ids)")
+    try:
+        return _bounded(session, sql, {**params, "u": user_id, "ids": entry_ids}, INGEST_TIMEOUT_MS)
+    except PatternTooSlow:  # (cannot happen for long: every pass above turns a rule off)
+        log.warning("rules of user %s still too slow after turning one off; new stories stay visible", user_id)
+        return 0
+
+
+def disable_slow_rules(session: Session, *, user_id: int, rules: list[FeedRule], entry_ids: list[int]) -> list[FeedRule]:
+    """Together these rules were too slow on these entries: turn off each one that is too slow
+    alone (or, if none is, the slowest), tell the owner, and re-apply the rest to all of their
+    stories so that what a turned-off rule hid comes back."""
+    slow, slowest = [], (0.0, None)
+    for rule in rules:
+        sql, params = _apply_sql([rule], "AND e.id = ANY(:ids)")
+        started = time.monotonic()
+        try:
+            with session.begin_nested() as savepoint:  # only to time it: undone either way
+                _bounded(session, sql, {**params, "u": user_id, "ids": entry_ids}, INGEST_TIMEOUT_MS)
+                savepoint.rollback()
+        except PatternTooSlow:
+            slow.append(rule)
+        took = time.monotonic() - started
+        if took > slowest[0]:
+            slowest = (took, rule)
+    if not slow and slowest[1] is not None:
+        slow = [slowest[1]]
+    now = utcnow()
+    for rule in slow:
+        rule.disabled_at, rule.disabled_reason = now, SLOW_RULE_REASON
+        session.add(rule)
+        log.warning("feed rule %s of user %s turned off: too slow", rule.id, user_id)
+        verb = "hides" if rule.action == "block" else "keeps"
+        notifications.notify(
+            session, user_id=user_id, kind="feed_rule",
+            title="A feed rule was turned off",
+            body=(f"Your rule “{rule.pattern}” ({FIELD_LABELS[rule.field]}) took too long to check on new "
+                  f"stories, so it was turned off and no longer {verb} stories. Simplify the pattern "
+                  "(back-references such as \\1 are slow) and add it again."),
+            link="/feed/sources")
+    session.flush()
+    try:
+        apply_rules(session, user_id=user_id)
+    except PatternTooSlow:
+        log.warning("re-applying the remaining rules of user %s timed out", user_id)
+    return slow

@@ -31,7 +31,7 @@ from sqlmodel import Session
 from socialhub.core.models import utcnow
 from socialhub.identity.models import User
 from socialhub.feed.models import FeedScore
-from socialhub.feed import settings as feeds_settings
+from socialhub.feed import settings
 from socialhub.feed.settings import Weights
 
 HALF_LIFE_H = 24.0
@@ -183,9 +183,14 @@ def load_profile(session: Session, *, user_id: int, topics: list[str]) -> Reader
     disliked: Counter = Counter()
     rows = session.execute(text("""
         SELECT i.title, left(i.text, 600), st.rating, st.bookmarked_at IS NOT NULL
-        FROM feed_item_states st JOIN feed_items i ON i.id = st.item_id
-        WHERE st.user_id = :u AND (st.rating IS NOT NULL OR st.bookmarked_at IS NOT NULL)
-        ORDER BY st.updated_at DESC LIMIT 300
+        FROM (SELECT * FROM feed_item_states
+              WHERE user_id = :u AND (rating IS NOT NULL OR bookmarked_at IS NOT NULL)
+              ORDER BY updated_at DESC LIMIT 300) st
+        CROSS JOIN LATERAL (  -- the reader's own copy of the story: what their feed said
+            SELECT e.item_id FROM feed_item_sources e WHERE e.user_id = :u AND e.story_id = st.story_id
+            ORDER BY e.is_primary DESC, e.item_id LIMIT 1) own
+        JOIN feed_items i ON i.id = own.item_id
+        ORDER BY st.updated_at DESC
     """), {"u": user_id}).all()
     for title, body, rating, bookmarked in rows:
         words = Counter(terms(title) * 2 + terms(body))
@@ -204,7 +209,7 @@ def load_profile(session: Session, *, user_id: int, topics: list[str]) -> Reader
                         WHEN st.click_count > 0 THEN 0.8 ELSE 0.6 END),
                count(st.rating), avg(st.rating)
         FROM feed_item_states st
-        JOIN feed_item_sources e ON e.user_id = st.user_id AND e.story_id = st.item_id
+        JOIN feed_item_sources e ON e.user_id = st.user_id AND e.story_id = st.story_id
         WHERE st.user_id = :u AND (st.read_at IS NOT NULL OR st.rating IS NOT NULL
                                    OR st.bookmarked_at IS NOT NULL OR st.click_count > 0)
         GROUP BY e.source_id
@@ -221,22 +226,23 @@ def load_profile(session: Session, *, user_id: int, topics: list[str]) -> Reader
 
 def _facts(session: Session, *, user_id: int, story_ids: list[int]) -> list[StoryFacts]:
     rows = session.execute(text("""
-        WITH mine AS (
-            SELECT story_id, array_agg(DISTINCT source_id) AS source_ids
+        WITH mine AS (  -- the reader's sources of each story, and their own copy of it
+            SELECT story_id, array_agg(DISTINCT source_id) AS source_ids,
+                   (array_agg(item_id ORDER BY is_primary DESC, item_id))[1] AS item_id
             FROM feed_item_sources WHERE user_id = :u AND story_id = ANY(:ids) GROUP BY story_id
         ), coverage AS (
             SELECT i.story_id, count(DISTINCT s.url) AS feeds
             FROM feed_items i JOIN feed_item_sources e ON e.item_id = i.id JOIN feed_sources s ON s.id = e.source_id
             WHERE i.story_id = ANY(:ids) GROUP BY i.story_id
         ), used AS (
-            SELECT item_id, sum(click_count) + count(shared_at) + count(bookmarked_at) AS n
-            FROM feed_item_states WHERE item_id = ANY(:ids) GROUP BY item_id
+            SELECT story_id, sum(click_count) + count(shared_at) + count(bookmarked_at) AS n
+            FROM feed_item_states WHERE story_id = ANY(:ids) GROUP BY story_id
         )
-        SELECT i.id, i.title, left(i.text, 3000), i.tags, i.published_at, mine.source_ids,
+        SELECT mine.story_id, i.title, left(i.text, 3000), i.tags, i.published_at, mine.source_ids,
                coalesce(coverage.feeds, 1), coalesce(used.n, 0)
-        FROM mine JOIN feed_items i ON i.id = mine.story_id
+        FROM mine JOIN feed_items i ON i.id = mine.item_id
         LEFT JOIN coverage ON coverage.story_id = mine.story_id
-        LEFT JOIN used ON used.item_id = mine.story_id
+        LEFT JOIN used ON used.story_id = mine.story_id
     """), {"u": user_id, "ids": story_ids}).all()
     return [StoryFacts(r[0], r[1], r[2], tuple(r[3] or ()), r[4], tuple(r[5]), int(r[6]), int(r[7]))
             for r in rows]
@@ -249,19 +255,19 @@ def score_stories(session: Session, *, user_id: int, story_ids: list[int], day: 
         return {}
     now = now or utcnow()
     user = session.get(User, user_id)
-    day = day or feeds_settings.local_day(user, now)
-    settings = feeds_settings.get_or_create(session, user_id=user_id)
-    weights = feeds_settings.weights_of(settings)
-    profile = load_profile(session, user_id=user_id, topics=settings.topics)
+    day = day or settings.local_day(user, now)
+    prefs = settings.get_or_create(session, user_id=user_id)
+    weights = settings.weights_of(prefs)
+    profile = load_profile(session, user_id=user_id, topics=prefs.topics)
     scores = {f.story_id: compute(f, profile, weights, now) for f in _facts(session, user_id=user_id,
                                                                             story_ids=list(story_ids))}
-    rows = [{"user_id": user_id, "day": day, "item_id": sid, "relevance": s.relevance, "recency": s.recency,
+    rows = [{"user_id": user_id, "day": day, "story_id": sid, "relevance": s.relevance, "recency": s.recency,
              "reliability": s.reliability, "engagement": s.engagement, "final": s.final,
              "reasons": list(s.reasons)} for sid, s in scores.items()]
     table = FeedScore.__table__
     statement = insert(table)
     statement = statement.on_conflict_do_update(
-        index_elements=["user_id", "day", "item_id"],
+        index_elements=["user_id", "day", "story_id"],
         set_={name: statement.excluded[name] for name in
               ("relevance", "recency", "reliability", "engagement", "final", "reasons")})
     for start in range(0, len(rows), 2000):
@@ -274,13 +280,13 @@ def ensure_scores(session: Session, *, user_id: int, story_ids: list[int] | None
     """Score the day's (today's) unscored stories: these ones, or the user's recent ones.
     Returns how many were scored."""
     now = now or utcnow()
-    day = day or feeds_settings.local_day(session.get(User, user_id), now)
+    day = day or settings.local_day(session.get(User, user_id), now)
     if story_ids is not None:
         missing = session.execute(text("""
             SELECT DISTINCT e.story_id FROM feed_item_sources e
             WHERE e.user_id = :u AND e.story_id = ANY(:ids)
               AND NOT EXISTS (SELECT 1 FROM feed_scores sc
-                              WHERE sc.user_id = :u AND sc.day = :d AND sc.item_id = e.story_id)
+                              WHERE sc.user_id = :u AND sc.day = :d AND sc.story_id = e.story_id)
         """), {"u": user_id, "ids": story_ids, "d": day}).scalars().all()
     else:
         # The newest MAX_SCORED recent stories, then those of them not scored yet: a reader
@@ -292,7 +298,7 @@ def ensure_scores(session: Session, *, user_id: int, story_ids: list[int] | None
                 ORDER BY e.published_at DESC LIMIT :n
             ) recent
             WHERE NOT EXISTS (SELECT 1 FROM feed_scores sc
-                              WHERE sc.user_id = :u AND sc.day = :d AND sc.item_id = recent.story_id)
+                              WHERE sc.user_id = :u AND sc.day = :d AND sc.story_id = recent.story_id)
         """), {"u": user_id, "since": now - SCORE_WINDOW, "d": day, "n": MAX_SCORED}).scalars().all()
     if missing:
         score_stories(session, user_id=user_id, story_ids=list(missing), day=day, now=now)
@@ -301,5 +307,5 @@ def ensure_scores(session: Session, *, user_id: int, story_ids: list[int] | None
 
 def forget_today(session: Session, *, user_id: int, now: datetime | None = None) -> None:
     """Drop today's scores (after a rating or bookmark): the next page or digest recomputes them."""
-    day = feeds_settings.local_day(session.get(User, user_id), now)
+    day = settings.local_day(session.get(User, user_id), now)
     session.execute(FeedScore.__table__.delete().where(FeedScore.user_id == user_id, FeedScore.day >= day))

@@ -79,6 +79,17 @@ def get_or_create(session: Session, *, user_id: int) -> FeedSettings:
     return row
 
 
+def set_show_images(session: Session, *, user_id: int, show: bool) -> FeedSettings:
+    """Show feeds' pictures (loaded from the publishers' servers, who then see the reader's IP
+    address) or not (the default)."""
+    settings = get_or_create(session, user_id=user_id)
+    settings.show_images = bool(show)
+    settings.updated_at = utcnow()
+    session.add(settings)
+    session.flush()
+    return settings
+
+
 def parse_topics(value: str | list[str]) -> list[str]:
     """Topics from "python, open source; rust" or a list: trimmed, unique, each a short phrase."""
     parts = value if isinstance(value, list) else re.split(r"[,;\n]", value or "")

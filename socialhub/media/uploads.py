@@ -8,6 +8,10 @@ Invariants:
   decompression bombs); MP4/MOV files are parsed for duration and frame size.
 - The storage key is random with the extension of the detected type; the uploaded file name is
   kept only as a label, cleaned of paths and control characters.
+- Files are handled as streams (videos reach 512 MB): the type is sniffed from the first
+  bytes, size and SHA-256 are taken in chunks and the copy stops as soon as the limit is passed,
+  Pillow and the MP4 parser read from the file, and storage copies it with ``put_file``.
+  Nothing is stored for a file that is refused.
 - Per-platform checks (type, size, count, aspect ratio, duration, alt text length) are the
   adapters' (`publishing_content.validate_post`); this module enforces the hard upper bounds.
 """
@@ -19,7 +23,9 @@ import hashlib
 import io
 import re
 import struct
+import tempfile
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from sqlmodel import Session, select
 
@@ -32,6 +38,9 @@ MB = 1024 * 1024
 MAX_IMAGE_BYTES = 50 * MB
 MAX_VIDEO_BYTES = 512 * MB
 MAX_ALT_TEXT = 5000
+CHUNK_BYTES = 1024 * 1024
+SNIFF_BYTES = 64
+MAX_MOOV_BYTES = 64 * MB  # the index box of an MP4 we read into memory to find its duration
 _FILENAME_BAD = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]+")
 
 
@@ -72,11 +81,12 @@ def clean_filename(name: str) -> str:
     return name[:200]
 
 
-def _image_size(data: bytes, expected: str) -> tuple[int, int]:
+def _image_size(data: bytes | BinaryIO, expected: str) -> tuple[int, int]:
     from PIL import Image
 
+    source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(source) as image:
             fmt = (image.format or "").lower()
             size = image.size
             image.verify()
@@ -130,30 +140,99 @@ def mp4_info(data: bytes) -> tuple[float | None, int | None, int | None]:
     return duration, width, height
 
 
-def upload_media(session: Session, *, team_id: int, actor_id: int, data: bytes, filename: str = "", alt_text: str = "") -> Media:
-    """Check an uploaded file by its content, store it under a random key and record it."""
-    teams.require_role(session, team_id=team_id, user_id=actor_id, minimum="editor")
-    if not data:
+def mp4_file_info(file: BinaryIO, size: int) -> tuple[float | None, int | None, int | None]:
+    """``mp4_info`` for a file: walks the top-level boxes by seeking and reads only `moov`."""
+    start = file.tell()
+    pos = 0
+    while pos + 8 <= size:
+        file.seek(start + pos)
+        header = file.read(16)
+        if len(header) < 8:
+            break
+        box_size, kind = struct.unpack(">I4s", header[:8])
+        header_size = 8
+        if box_size == 1 and len(header) == 16:
+            box_size, header_size = struct.unpack(">Q", header[8:16])[0], 16
+        elif box_size == 0:
+            box_size = size - pos
+        if box_size < header_size or pos + box_size > size:
+            break
+        if kind == b"moov":
+            if box_size > MAX_MOOV_BYTES:
+                break
+            file.seek(start + pos)
+            return mp4_info(file.read(box_size))
+        pos += box_size
+    return None, None, None
+
+
+_REFUSED_TYPE = "Only JPEG, PNG, GIF and WebP images and MP4, MOV and WebM videos can be attached."
+
+
+def _measure(source: BinaryIO, sink: BinaryIO | None) -> tuple[Sniffed, int, str]:
+    """Type, size and SHA-256 of what is left of ``source``, read in chunks (copied to ``sink``
+    if given). Stops with ValidationError as soon as the type's size limit is passed."""
+    head = source.read(SNIFF_BYTES)
+    while head and len(head) < SNIFF_BYTES:  # a raw stream may hand out fewer bytes than asked
+        more = source.read(SNIFF_BYTES - len(head))
+        if not more:
+            break
+        head += more
+    if not head:
         raise ValidationError("The file is empty.")
-    found = sniff(data)
+    found = sniff(head)
     if found is None:
-        raise ValidationError("Only JPEG, PNG, GIF and WebP images and MP4, MOV and WebM videos can be attached.")
+        raise ValidationError(_REFUSED_TYPE)
     limit = MAX_VIDEO_BYTES if found.kind == "video" else MAX_IMAGE_BYTES
-    if len(data) > limit:
-        raise ValidationError(f"This file is {len(data) / MB:.0f} MB; the largest {found.kind} SocialHub accepts is {limit // MB} MB.")
+    digest, size, chunk = hashlib.sha256(), 0, head
+    while chunk:
+        size += len(chunk)
+        if size > limit:
+            raise ValidationError(f"This file is larger than {limit // MB} MB, the largest {found.kind} SocialHub accepts.")
+        digest.update(chunk)
+        if sink is not None:
+            sink.write(chunk)
+        chunk = source.read(CHUNK_BYTES)
+    return found, size, digest.hexdigest()
+
+
+def upload_media(session: Session, *, team_id: int, actor_id: int, data: bytes | None = None,
+                 file: BinaryIO | None = None, filename: str = "", alt_text: str = "") -> Media:
+    """Check an uploaded file by its content, store it under a random key and record it.
+
+    Give either ``data`` (bytes, for small files made in memory) or ``file``, a binary file
+    object read from its current position (an upload's spooled file: never read whole)."""
+    if (data is None) == (file is None):
+        raise TypeError("upload_media takes either data or file")
+    teams.require_role(session, team_id=team_id, user_id=actor_id, minimum="editor")
+    alt = _clean_alt(alt_text)
+    if file is None:
+        file = io.BytesIO(data)
+    if file.seekable():
+        return _store(session, file, None, team_id=team_id, actor_id=actor_id, filename=filename, alt=alt)
+    with tempfile.TemporaryFile() as spool:  # a pipe or socket: keep a copy to read it twice
+        return _store(session, file, spool, team_id=team_id, actor_id=actor_id, filename=filename, alt=alt)
+
+
+def _store(session: Session, source: BinaryIO, spool: BinaryIO | None, *, team_id: int, actor_id: int,
+           filename: str, alt: str) -> Media:
+    start = source.tell() if spool is None else 0
+    found, size, sha256 = _measure(source, spool)
+    file = source if spool is None else spool
     width = height = None
     duration = None
+    file.seek(start)
     if found.kind in ("image", "gif"):
-        width, height = _image_size(data, found.content_type)
+        width, height = _image_size(file, found.content_type)
     elif found.content_type in ("video/mp4", "video/quicktime"):
-        duration, width, height = mp4_info(data)
-    alt = _clean_alt(alt_text)
+        duration, width, height = mp4_file_info(file, size)
     key = storage.new_media_key(found.extension)
-    storage.get_storage().put(key, data, found.content_type)
+    file.seek(start)
+    storage.get_storage().put_file(key, file, found.content_type)
     media = Media(
         team_id=team_id, uploaded_by_id=actor_id, storage_key=key, content_type=found.content_type, kind=found.kind,
-        size_bytes=len(data), width=width, height=height, duration_seconds=duration, alt_text=alt,
-        filename=clean_filename(filename), sha256=hashlib.sha256(data).hexdigest(),
+        size_bytes=size, width=width, height=height, duration_seconds=duration, alt_text=alt,
+        filename=clean_filename(filename), sha256=sha256,
     )
     session.add(media)
     session.flush()

@@ -18,18 +18,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 from sqlmodel import Session, select
 
-from socialhub.channels.adapters import MediaItem, PlatformAdapter, PublishRequest, ThreadPart
-from socialhub.channels.adapters.registry import ADAPTERS
-from socialhub.media.models import Media
-from socialhub.channels.models import PlatformAccount
-from socialhub.schedule.models import Post, PostMedia, PostTarget, PostVariant
 from socialhub.channels import accounts as platform_accounts
-from socialhub.identity import teams
+from socialhub.channels.adapters import (
+    MediaItem,
+    PlatformAdapter,
+    PublishRequest,
+    ThreadPart,
+)
+from socialhub.channels.adapters.registry import ADAPTERS
+from socialhub.channels.models import PlatformAccount
 from socialhub.core.errors import NotFound, ValidationError
+from socialhub.identity import teams
+from socialhub.media.models import Media
+from socialhub.schedule.models import Post, PostMedia, PostTarget, PostVariant
 
 MAX_TEXT_CHARS = 100_000  # far above any platform; stops a pasted book or a 10 MB payload early
 MAX_THREAD_PARTS = 50
@@ -240,8 +246,11 @@ def public_media_url(item: MediaItem) -> str:
     return url if url.startswith(("http://", "https://")) else f"{get_settings().public_url}{url}"
 
 
-def build_request(*, idempotency_key: str, content: Content, media: Sequence[MediaItem]) -> PublishRequest:
+def build_request(*, idempotency_key: str, content: Content, media: Sequence[MediaItem],
+                  scheduled_at: datetime | None = None) -> PublishRequest:
+    """What the adapter is asked to publish; `scheduled_at` orders record keys (Bluesky TIDs)."""
     return PublishRequest(
+        scheduled_at=scheduled_at,
         text=content.text,
         idempotency_key=idempotency_key,
         media=tuple(media),
@@ -284,7 +293,8 @@ def preview_post(session: Session, *, team_id: int, user_id: int, post_id: int) 
             continue
         adapter = platform_accounts.adapter_for(account, session=session)
         content = resolve_content(post, variants, account)
-        request = build_request(idempotency_key=target.idempotency_key, content=content, media=items)
+        request = build_request(idempotency_key=target.idempotency_key, content=content, media=items,
+                                scheduled_at=target.scheduled_at)
         limit = adapter.limits.max_text_length
         parts = tuple(PartPreview(p.text, adapter.count_text(p.text), limit) for p in request.parts)
         problems = [] if account.status == "ok" else [f"the account needs to be reconnected ({account.status_detail})"]

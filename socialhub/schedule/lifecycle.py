@@ -15,7 +15,7 @@ from socialhub.core.models import utcnow
 from socialhub.schedule import status
 from socialhub.schedule.models import Post, PostTarget
 from socialhub.schedule.posts import touch
-from socialhub.schedule.times import next_occurrence
+from socialhub.schedule.times import local_wall_time, next_occurrence
 
 
 PAST_GRACE = timedelta(seconds=60)  # a time picked "now" in the composer is not "in the past"
@@ -60,8 +60,13 @@ def arm_targets(session: Session, post: Post, *, actor_id: int | None, message: 
 
 
 def set_next_recurrence(post: Post) -> None:
+    """After the series' first post got its time (or the series was set): remember the series'
+    local wall time, and when the next occurrence is due."""
+    if post.recurrence_every and post.recurrence_unit and post.scheduled_at:
+        post.recurrence_local_time = local_wall_time(post.scheduled_at, post.timezone).time()
     if post.recurrence_every and post.recurrence_unit and post.scheduled_at and post.status not in ("draft", "pending_approval", "approved", "cancelled"):
-        nxt = next_occurrence(post.scheduled_at, every=post.recurrence_every, unit=post.recurrence_unit, timezone=post.timezone)
+        nxt = next_occurrence(post.scheduled_at, every=post.recurrence_every, unit=post.recurrence_unit, timezone=post.timezone,
+                              wall_time=post.recurrence_local_time)
         post.recurrence_next_at = None if post.recurrence_until and nxt > post.recurrence_until else nxt
     elif post.status in ("draft", "pending_approval", "approved", "cancelled"):
         post.recurrence_next_at = None

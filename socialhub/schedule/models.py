@@ -88,6 +88,9 @@ class Post(SQLModel, table=True):
     recurrence_unit: str | None = Field(default=None, max_length=5)  # "day" | "week"
     recurrence_until: datetime | None = timestamp_field()
     recurrence_next_at: datetime | None = timestamp_field(index=True)
+    # The series' wall time in `timezone` (each occurrence is that local time on its day, so a
+    # daylight-saving night moves one occurrence, never the series).
+    recurrence_local_time: time | None = Field(default=None)
     recurrence_source_id: int | None = fk_field("posts.id", nullable=True, ondelete="SET NULL")
     approved_by_id: int | None = fk_field("users.id", nullable=True, index=False, ondelete="SET NULL")
     approved_at: datetime | None = timestamp_field()

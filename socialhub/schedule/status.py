@@ -6,7 +6,8 @@ Who owns which status:
 - once a post is scheduled its status is a roll-up of its targets (`rollup`), recomputed by
   `refresh_post_statuses` whenever the publisher, the missed sweep or a reconnect changes them.
 
-Every change ends in `announce`: one event per team on the bus (open calendars update live),
+Every change ends in `announce`: one event per team on the bus, addressed to the team (its
+members are looked up by the listener; open calendars update live),
 and, for outcomes the owner must act on (failed, partial, missed), an in-app notification and
 an e-mail to the post's author and the team's owners.
 """
@@ -163,9 +164,10 @@ def announce(session: Session, *, team_post_ids: dict[int, Iterable[int]], chang
         ids = sorted(set(post_ids))
         if not ids:
             continue
-        members = teams.team_member_ids(session, team_id=team_id)
+        # The team's id, not its members: the listener looks them up (a big team's member list
+        # would not fit in a NOTIFY payload).
         for start in range(0, len(ids), _EVENT_CHUNK):
-            events.publish(session, kind=EVENT_KIND, user_ids=members,
+            events.publish(session, kind=EVENT_KIND, team_ids=[team_id],
                            data={"team_id": team_id, "post_ids": ids[start:start + _EVENT_CHUNK]})
     alerts = [c for c in changes if c.new in ALERT_STATUSES]
     if alerts:

@@ -8,8 +8,10 @@ Time rules:
   twice (autumn) is the first of the two.
 - Queue slots are a weekday and a local time in the account's own time zone, so "Tuesday
   09:00" stays 09:00 there across daylight-saving changes (its UTC time moves instead).
-- A recurring post makes each occurrence from the previous occurrence's scheduled time (same
-  local wall time), one at a time, `RECURRENCE_LOOKAHEAD_HOURS` ahead. Occurrences whose time
+- A recurring post stores its series' local wall time (`recurrence_local_time`, in the post's
+  time zone) and makes each occurrence at that wall time on its day, one at a time,
+  `RECURRENCE_LOOKAHEAD_HOURS` ahead: a 02:30 series is 03:30 on the spring-forward night only
+  (the skipped time moves forward) and 02:30 again the next day. Occurrences whose time
   passed more than the missed window ago while nothing ran are skipped, never created in a burst.
 - A waiting target whose time passed more than `PUBLISH_MISSED_AFTER_MINUTES` ago before any
   attempt is `missed` (`sweep_missed`); the publisher never claims it, and the owner decides:
@@ -42,7 +44,7 @@ from socialhub.schedule.approvals import submit_for_approval
 from socialhub.schedule.content import check_publishable
 from socialhub.schedule.lifecycle import ARMABLE, PAST_GRACE, arm_targets, set_next_recurrence
 from socialhub.schedule.publisher.sends import sweep_sends
-from socialhub.schedule.times import UTC, next_occurrence, to_utc
+from socialhub.schedule.times import UTC, next_occurrence, series_wall_time, to_utc
 
 QUEUE_SEARCH_WEEKS = 26
 MAX_RECURRENCE_EVERY = 365
@@ -253,6 +255,7 @@ def clear_recurrence(session: Session, *, team_id: int, actor_id: int, post_id: 
     if not teams.role_at_least(role, "admin") and post.status not in ("draft", "pending_approval"):
         raise PermissionDenied("Only an admin or owner can stop a running series.")
     post.recurrence_every = post.recurrence_unit = post.recurrence_until = post.recurrence_next_at = None
+    post.recurrence_local_time = None
     touch(session, post, actor_id=actor_id, kind="recurrence", message="No longer repeats.")
     return post
 
@@ -273,8 +276,10 @@ def materialize_recurrences(*, now: datetime | None = None, limit: int = 100) ->
         ))
         for root in roots:
             at, skipped = root.recurrence_next_at, 0
+            wall = series_wall_time(root)
             while at < now - window:  # the scheduler was down: skip the backlog, never burst
-                at = next_occurrence(at, every=root.recurrence_every, unit=root.recurrence_unit, timezone=root.timezone)
+                at = next_occurrence(at, every=root.recurrence_every, unit=root.recurrence_unit, timezone=root.timezone,
+                                     wall_time=wall)
                 skipped += 1
             if root.recurrence_until and at > root.recurrence_until:
                 root.recurrence_next_at = None
@@ -289,7 +294,8 @@ def materialize_recurrences(*, now: datetime | None = None, limit: int = 100) ->
                 continue
             occurrence = _create_occurrence(session, root, at)
             created.append(occurrence.id)
-            nxt = next_occurrence(at, every=root.recurrence_every, unit=root.recurrence_unit, timezone=root.timezone)
+            nxt = next_occurrence(at, every=root.recurrence_every, unit=root.recurrence_unit, timezone=root.timezone,
+                                  wall_time=wall)
             root.recurrence_next_at = None if root.recurrence_until and nxt > root.recurrence_until else nxt
             session.add(root)
             message = f"Created occurrence #{occurrence.id} for {_describe(at, root.timezone)}."

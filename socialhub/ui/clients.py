@@ -35,6 +35,10 @@ def register(client_token: str, user_id: int) -> None:
     tokens.add(client_token)
 
 
+def any_clients() -> bool:
+    return any(_clients.values())
+
+
 def clients_of(user_id: int) -> list[str]:
     return list(_clients.get(user_id, ()))
 

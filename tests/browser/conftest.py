@@ -4,6 +4,7 @@ database on the test server, driven by Playwright with Debian's Chromium."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -54,7 +55,9 @@ def app_server(new_database, tmp_path_factory):
             if time.monotonic() > deadline:
                 raise RuntimeError("the app did not start:\n" + Path(log.name).read_text()[-4000:])
             time.sleep(1)
-        yield {"base": base, "env": env, "log": Path(log.name)}
+        # Outside the embedded database the demo password is random, printed once at start.
+        found = re.search(r"sign in as \S+ / (\S+)", Path(log.name).read_text())
+        yield {"base": base, "env": env, "log": Path(log.name), "demo_password": found.group(1) if found else ""}
     finally:
         # Ctrl-C equivalent: the launcher stops the scheduler and the app it started.
         os.killpg(proc.pid, signal.SIGTERM)

@@ -47,6 +47,7 @@ def test_compose_schedule_drag_and_watch_it_publish_live(app_server, browser, ar
 
     # A new owner; the browser's time zone becomes theirs.
     page.goto(f"{base}/signup")
+    expect(page.locator("#signup-form")).to_contain_text(TZ)  # the page shows the zone it detected
     page.fill("#f-name", "Sam Scheduler")
     page.fill("#f-email", f"sam-{uuid.uuid4().hex[:6]}@example.com")
     page.fill("#f-password", PASSWORD)

@@ -76,7 +76,7 @@ def test_sign_up_sign_out_sign_in_and_every_page_on_desktop(app_server, browser,
     page.fill("#f-email", email)
     page.fill("#f-password", "wrong password!")
     page.click("#signin-submit")
-    expect(page.get_by_role("alert")).to_contain_text("Wrong password")
+    expect(page.get_by_role("alert")).to_contain_text("Wrong e-mail or password")
     page.fill("#f-password", PASSWORD)
     page.click("#signin-submit")
     page.wait_for_url("**/feed**")
@@ -87,7 +87,7 @@ def test_notification_from_another_process_arrives_live(app_server, browser, art
     base = app_server["base"]
     ctx = browser.new_context(viewport={"width": 1280, "height": 800})
     page = ctx.new_page()
-    sign_in(page, base, "demo@socialhub.local", "explore-socialhub-2026")
+    sign_in(page, base, "demo@socialhub.local", app_server["demo_password"])
     page.wait_for_timeout(1000)  # the page has registered for live updates
     before = page.locator("#bell-count").inner_text() if page.locator("#bell-count").count() else "0"
 
@@ -109,7 +109,7 @@ def test_every_page_on_a_phone(app_server, browser, artifacts):
     ctx = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True,
                               color_scheme="dark")  # the phone run also covers the dark theme
     page = ctx.new_page()
-    sign_in(page, base, "demo@socialhub.local", "explore-socialhub-2026")
+    sign_in(page, base, "demo@socialhub.local", app_server["demo_password"])
     bottom = page.locator("nav.sh-bottom-nav")
     expect(bottom).to_be_visible()
     expect(page.locator("nav.sh-sidebar")).to_be_hidden()

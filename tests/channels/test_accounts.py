@@ -26,14 +26,16 @@ from tests.fakes.platforms.linkedin import FakeLinkedInServer
 from tests.fakes.platforms.mastodon import FakeMastodonServer
 from tests.fakes.platforms.threads import FakeThreadsServer
 from tests.fakes.platforms.x import FakeXServer
+from tests.schedule import support
 from tests.schedule.support import (  # noqa: F401  (fixtures)
-    crew,
     due_post,
     fast_publishing,
     hub_account,
     targets_of,
     x_account,
 )
+
+crew = support.crew  # the fixture
 
 
 def browser_of(user_id: int) -> TestClient:
@@ -267,3 +269,48 @@ def test_stored_tokens_are_reencrypted_with_a_new_key(session, crew, monkeypatch
     stored = session.get(PlatformAccount, account.id)
     assert not crypto.needs_reencrypt(stored.access_token_ciphertext)
     assert platform_accounts.credentials_for(stored).access_token == before
+
+
+def test_oauth_start_and_callback_hold_no_transaction_open_while_the_platform_answers(session, crew, database_url):
+    import threading as _threading
+    import time
+
+    import psycopg
+
+    from socialhub.core import db
+
+    def idle_in_transaction() -> int:
+        with psycopg.connect(db.libpq_url(database_url), autocommit=True) as conn:
+            return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                "AND state LIKE 'idle in transaction%'").fetchone()[0]
+
+    def while_slow(server, path: str, call) -> tuple[int, object]:
+        """Run `call` in a thread; once the slow endpoint has the request, count open transactions."""
+        before = len(server.received(path=path))
+        answer: list = []
+        worker = _threading.Thread(target=lambda: answer.append(call()))
+        worker.start()
+        deadline = time.monotonic() + 10
+        while len(server.received(path=path)) == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+        count = idle_in_transaction()
+        worker.join(timeout=20)
+        return count, answer[0]
+
+    session.commit()
+    session.close()
+    with FakeMastodonServer() as server:
+        server.slow_down(r"/api/v1/apps", 0.35)  # under the tests' 0.5 s client timeout
+        server.slow_down(r"/oauth/token", 0.35)
+        browser = browser_of(crew.owner.id)
+        open_during_registration, start = while_slow(
+            server, r"/api/v1/apps", lambda: browser.get(f"/oauth/mastodon/start?team_id={crew.team.id}&instance={server.url}"))
+        assert start.status_code == 303 and start.headers["location"].startswith(f"{server.url}/oauth/authorize?")
+        params = query(start.headers["location"])
+        code = server.issue_code(params["client_id"], params["redirect_uri"])
+        open_during_exchange, done = while_slow(
+            server, r"/oauth/token", lambda: browser.get(f"/oauth/mastodon/callback?code={code}&state={params['state']}"))
+        assert done.headers["location"].startswith("/settings?connected=mastodon"), done.headers["location"]
+    assert (open_during_registration, open_during_exchange) == (0, 0), "no transaction open while the platform answers"
+    assert only_account(session, "mastodon").handle == "alice"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import socket
 import uuid
@@ -113,14 +114,52 @@ def test_missing_object_raises_file_not_found(backend):
 
 
 @pytest.mark.parametrize("key", ESCAPING_KEYS)
-@pytest.mark.parametrize("method", ["put", "get", "delete", "exists", "url"])
+@pytest.mark.parametrize("method", ["put", "put_file", "get", "delete", "exists", "url"])
 def test_keys_that_could_escape_are_refused(backend, key, method):
-    args = (key, b"x", "text/plain") if method == "put" else (key,)
+    args = {"put": (key, b"x", "text/plain"), "put_file": (key, io.BytesIO(b"x"), "text/plain")}.get(method, (key,))
     with pytest.raises(ValueError, match="invalid storage key"):
         getattr(backend, method)(*args)
 
 
+class ChunkOnlyReader(io.BytesIO):
+    """A file object that refuses to be read whole: streaming code must ask for chunks."""
+
+    def read(self, size=-1):
+        if size is None or size < 0 or size > 16 * 1024 * 1024:
+            raise AssertionError(f"read({size}) would load the whole file into memory")
+        return super().read(size)
+
+
+def test_put_file_copies_a_file_object_in_chunks(backend):
+    key = storage.new_media_key("mp4")
+    data = bytes(range(256)) * (12 * 1024)  # 3 MB
+    backend.put_file(key, ChunkOnlyReader(data), "video/mp4")
+    assert backend.get(key) == data
+
+
 # ---- local ------------------------------------------------------------------------------
+
+
+def test_local_put_file_that_fails_midway_leaves_nothing(local, tmp_path):
+    class Broken(io.BytesIO):
+        def read(self, size=-1):
+            if self.tell() >= 1024 * 1024:
+                raise OSError("connection lost")
+            return super().read(size)
+
+    key = storage.new_media_key("mp4")
+    with pytest.raises(OSError):
+        local.put_file(key, Broken(bytes(4 * 1024 * 1024)), "video/mp4")
+    assert not local.exists(key)
+    assert not [p for p in (tmp_path / "media").rglob("*") if p.is_file()], "partial files left behind"
+
+
+def test_local_path_is_the_stored_file_and_missing_is_not_found(local):
+    key = storage.new_media_key("png")
+    local.put(key, b"img", "image/png")
+    assert local.path(key).read_bytes() == b"img"
+    with pytest.raises(FileNotFoundError):
+        local.path(storage.new_media_key("png"))
 
 
 def test_local_files_live_under_the_root_and_url_is_under_media(local, tmp_path):
@@ -164,6 +203,19 @@ def test_s3_presigned_url_serves_the_object_for_one_hour(s3):
     assert response.status_code == 200
     assert response.content == b"\x89PNG fake"
     assert response.headers["content-type"] == "image/png"
+
+
+def test_s3_put_file_streams_through_upload_fileobj(s3, monkeypatch):
+    calls = []
+    real = s3.client.upload_fileobj
+    monkeypatch.setattr(s3.client, "upload_fileobj", lambda *a, **kw: calls.append(kw) or real(*a, **kw))
+    key = storage.new_media_key("mp4")
+    data = bytes(range(256)) * (40 * 1024)  # 10 MB: a multipart upload
+    s3.put_file(key, ChunkOnlyReader(data), "video/mp4")
+    assert calls and calls[0]["ExtraArgs"] == {"ContentType": "video/mp4"}
+    assert s3.get(key) == data
+    head = s3.client.head_object(Bucket=s3.bucket, Key=key)
+    assert head["ContentType"] == "video/mp4"
 
 
 def test_s3_url_without_its_signature_is_refused(s3):

@@ -9,7 +9,8 @@
 
 Each path is a `Route`: a body with a status and content type, optional validators (ETag /
 Last-Modified, answered with 304 when the request's validators match), a redirect target, a
-delay before answering, a slow "drip" of the body, gzip, or no Content-Length. Every request is
+delay before answering, a slow "drip" of the body or of the headers (one byte at a time), gzip,
+or no Content-Length. `FeedServer(host=...)` listens on another loopback address (127.0.0.2…). Every request is
 recorded (`requests`, `count`), and a `ConcurrencyGauge` (optionally shared by several servers)
 measures how many requests were being answered at the same time.
 """
@@ -36,6 +37,8 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drip: float | None = None
+    drip_headers: float | None = None
+    """Send the status line and headers one byte at a time, this many seconds apart."""
     chunk_size: int = 1024
     gzip: bool = False
     declare_length: bool = True
@@ -74,12 +77,13 @@ class ConcurrencyGauge:
 class FeedServer:
     """A threaded stdlib HTTP server on a free 127.0.0.1 port serving configurable routes."""
 
-    def __init__(self, gauge: ConcurrencyGauge | None = None) -> None:
+    def __init__(self, gauge: ConcurrencyGauge | None = None, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[RecordedRequest] = []
         self.gauge = gauge or ConcurrencyGauge()
+        self.host = host
         self._lock = threading.Lock()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server((host, 0), _Handler)
         self._httpd.feed_server = self
         self._thread: threading.Thread | None = None
 
@@ -109,7 +113,7 @@ class FeedServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -179,6 +183,9 @@ class _Handler(BaseHTTPRequestHandler):
             if route.location is not None:
                 self._send(route.status, b"", headers={"Location": route.location})
                 return
+            if route.drip_headers is not None:
+                self._drip_headers(route)
+                return
             validators = {}
             if route.etag:
                 validators["ETag"] = route.etag
@@ -209,6 +216,20 @@ class _Handler(BaseHTTPRequestHandler):
             except (TypeError, ValueError):
                 return False
         return False
+
+    def _drip_headers(self, route: Route) -> None:
+        head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                + b"".join(b"X-Padding-%d: %s\r\n" % (n, b"x" * 40) for n in range(50))
+                + b"Content-Length: %d\r\n\r\n" % len(route.body))
+        self.close_connection = True
+        try:
+            for byte in head:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(route.drip_headers)
+            self.wfile.write(route.body)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass
 
     def _send(self, status: int, body: bytes, *, headers: dict[str, str] | None = None,
               content_type: str | None = "text/html", drip: float | None = None,

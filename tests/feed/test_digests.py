@@ -11,6 +11,7 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from socialhub.api import build_api
+from socialhub.core import outbox
 from socialhub.core.db import session_scope
 from socialhub import ai
 from socialhub.core.storage import get_storage
@@ -18,7 +19,7 @@ from socialhub.feed.models import Digest, DigestDelivery, DigestItem, FeedSettin
 from socialhub.core.models import Email
 from socialhub.identity.models import Notification
 from socialhub.identity import users
-from socialhub.feed import digests, settings as feeds_settings, sources
+from socialhub.feed import ai_models, digests, settings, sources, stories
 from socialhub.core.errors import NotFound, ValidationError
 from tests.ai.fakes import FakeAI
 from tests.feed.support import STORIES, ada, bob, feed_server, rss, sign_up  # noqa: F401
@@ -28,8 +29,8 @@ from tests.feed.support import STORIES, ada, bob, feed_server, rss, sign_up  # n
 def reader(ada, feed_server):
     feed_server.feed("/feed", rss(title="Daily Example"))
     with session_scope() as session:
-        sources.add_source(session, user_id=ada.id, url=feed_server.url("/feed"))
-        feeds_settings.update_settings(
+        sources.add_source(user_id=ada.id, url=feed_server.url("/feed"))
+        settings.update_settings(
             session, user_id=ada.id, digest_time="07:00", max_items=3, min_score=0, topics="rust, postgresql",
             weights={"relevance": 0.4, "recency": 0.3, "reliability": 0.15, "engagement": 0.15},
             auto_generate=True, auto_email=True, auto_post=False, email_notifications=True)
@@ -86,7 +87,7 @@ def test_the_email_links_are_tracked_and_the_open_pixel_counts(reader):
     digest = view(reader.id, digest_id)
     assert (digest.open_count, digest.click_count, digest.items[0].click_count) == (1, 1, 1)
     with session_scope() as session:
-        story = sources.list_stories(session, user_id=reader.id, limit=10).stories
+        story = stories.list_stories(session, user_id=reader.id, limit=10).stories
     assert next(s for s in story if s.url == "https://news.example/0").read  # the click counts as reading
 
 
@@ -115,9 +116,9 @@ def test_a_story_in_an_earlier_digest_is_not_repeated(reader):
 
 def test_nothing_above_the_minimum_score_is_said_plainly_and_nothing_is_sent(reader):
     with session_scope() as session:
-        settings = session.get(FeedSettings, reader.id)
-        settings.min_score = 100
-        session.add(settings)
+        prefs = session.get(FeedSettings, reader.id)
+        prefs.min_score = 100
+        session.add(prefs)
 
     digest = view(reader.id, digests.build_digest(user_id=reader.id))
 
@@ -134,7 +135,7 @@ def test_an_ai_failure_shows_on_the_digest_and_a_retry_can_succeed(reader):
         server.fail_with = (401, "Incorrect API key provided")
         config = ai.AIConfig(openai_base_url=server.url("/v1"))
         with session_scope() as session:
-            models = feeds_ai_models(session, reader.id, config)
+            models = ai_models.models_for_user(session, user_id=reader.id, config=config)
         failed_id = digests.build_digest(user_id=reader.id, models=models)
         failed = view(reader.id, failed_id)
         assert failed.status == "failed" and "did not accept your API key" in failed.error
@@ -144,7 +145,7 @@ def test_an_ai_failure_shows_on_the_digest_and_a_retry_can_succeed(reader):
 
         server.fail_with = None
         with session_scope() as session:
-            models = feeds_ai_models(session, reader.id, config)
+            models = ai_models.models_for_user(session, user_id=reader.id, config=config)
         retried = view(reader.id, digests.build_digest(user_id=reader.id, day=failed.day, force=True, models=models))
     assert retried.status == "delivered" and retried.provider_label == "OpenAI gpt-4o-mini"
     assert retried.items[0].key_points[0] == "Robots fold laundry"
@@ -153,18 +154,11 @@ def test_an_ai_failure_shows_on_the_digest_and_a_retry_can_succeed(reader):
     assert image.startswith(b"\x89PNG")
 
 
-def feeds_ai_models(session, user_id, config):
-    from socialhub.feed import ai_models
-
-    return ai_models.models_for_user(session, user_id=user_id, config=config)
-
-
 def test_posting_a_digest_goes_through_the_publishing_service_and_is_logged(reader):
-    pytest.importorskip("socialhub.schedule.posts")
     with session_scope() as session:
-        settings = session.get(FeedSettings, reader.id)
-        settings.auto_post = True
-        session.add(settings)
+        prefs = session.get(FeedSettings, reader.id)
+        prefs.auto_post = True
+        session.add(prefs)
 
     digest = view(reader.id, digests.build_digest(user_id=reader.id))
 
@@ -174,8 +168,6 @@ def test_posting_a_digest_goes_through_the_publishing_service_and_is_logged(read
 
 
 def test_when_every_delivery_fails_the_digest_is_failed_with_the_reasons(reader, monkeypatch):
-    from socialhub.core import outbox
-
     def broken_send(session, **kwargs):
         row = Email(to_address=kwargs["to"], subject=kwargs["subject"], text_body="", status="failed",
                     error="could not send mail via smtp.example:587")
@@ -190,7 +182,7 @@ def test_when_every_delivery_fails_the_digest_is_failed_with_the_reasons(reader,
 
 def test_a_build_in_progress_is_not_started_twice_and_an_interrupted_one_becomes_retryable(reader):
     now = datetime.now(UTC)
-    day = feeds_settings.local_day(reader, now)
+    day = settings.local_day(reader, now)
     with session_scope() as session:
         digests.claim_digest(session, user_id=reader.id, day=day, now=now)
     with pytest.raises(ValidationError, match="being built right now"):
@@ -206,20 +198,20 @@ def test_the_digest_is_due_at_the_digest_time_in_the_readers_time_zone(database_
     tokyo = sign_up("Kenji", timezone="Asia/Tokyo")
     feed_server.feed("/feed", rss())
     with session_scope() as session:
-        sources.add_source(session, user_id=tokyo.id, url=feed_server.url("/feed"))
-        settings = session.get(FeedSettings, tokyo.id)
+        sources.add_source(user_id=tokyo.id, url=feed_server.url("/feed"))
+        prefs = session.get(FeedSettings, tokyo.id)
     # 07:00 in Tokyo is 22:00 UTC the day before.
-    assert settings.next_digest_at.astimezone(UTC).hour == 22 and settings.digest_time == "07:00"
-    due_at = settings.next_digest_at
+    assert prefs.next_digest_at.astimezone(UTC).hour == 22 and prefs.digest_time == "07:00"
+    due_at = prefs.next_digest_at
 
     assert digests.build_due_digests(now=due_at - timedelta(minutes=1)) == []
     built = digests.build_due_digests(now=due_at + timedelta(seconds=5))
     assert len(built) == 1
     with session_scope() as session:
         digest = session.get(Digest, built[0])
-        settings = session.get(FeedSettings, tokyo.id)
-    assert digest.day == (due_at + timedelta(seconds=5)).astimezone(feeds_settings._zone(tokyo)).date()
-    assert settings.next_digest_at == due_at + timedelta(days=1)
+        prefs = session.get(FeedSettings, tokyo.id)
+    assert digest.day == (due_at + timedelta(seconds=5)).astimezone(settings._zone(tokyo)).date()
+    assert prefs.next_digest_at == due_at + timedelta(days=1)
     assert digests.build_due_digests(now=due_at + timedelta(minutes=2)) == []
 
 
@@ -228,7 +220,7 @@ def test_two_schedulers_building_due_digests_at_once_build_each_only_once(databa
     feed_server.feed("/feed", rss())
     with session_scope() as session:
         for user in readers:
-            sources.add_source(session, user_id=user.id, url=feed_server.url("/feed"))
+            sources.add_source(user_id=user.id, url=feed_server.url("/feed"))
         due = max(session.get(FeedSettings, u.id).next_digest_at for u in readers) + timedelta(seconds=1)
 
     with ThreadPoolExecutor(2) as pool:
@@ -268,7 +260,7 @@ def test_bad_digest_settings_are_refused_with_a_clear_message(reader, field, val
     values[field] = value
     with pytest.raises(ValidationError, match=message):
         with session_scope() as session:
-            feeds_settings.update_settings(
+            settings.update_settings(
                 session, user_id=reader.id, weights={"relevance": 1, "recency": 1, "reliability": 1, "engagement": 1},
                 auto_generate=True, auto_email=True, auto_post=False, email_notifications=True, **values)
 
@@ -276,7 +268,7 @@ def test_bad_digest_settings_are_refused_with_a_clear_message(reader, field, val
 def test_a_reader_without_sources_gets_no_scheduled_digest_but_their_next_time_moves_on(database_url):
     lonely = sign_up("Lonely")
     with session_scope() as session:
-        due = feeds_settings.get_or_create(session, user_id=lonely.id).next_digest_at
+        due = settings.get_or_create(session, user_id=lonely.id).next_digest_at
     assert digests.build_due_digests(now=due + timedelta(seconds=1)) == []
     with session_scope() as session:
         assert session.exec(select(Digest)).all() == []

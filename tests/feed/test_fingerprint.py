@@ -1,14 +1,55 @@
-"""The fast fingerprint equals the integration's, and the story index groups what it should."""
+"""The one SimHash (cached words, numpy sums) equals SimHash written the plain way, and the
+story index groups what it should."""
 
 from __future__ import annotations
 
+import hashlib
 import random
+import re
+import unicodedata
+from collections import Counter
 
 import pytest
 
-from socialhub.feed.ingest import story_fingerprint as reference
-from socialhub.feed.fingerprint import story_fingerprint as fast
+from socialhub.feed.ingest import dedupe
+from socialhub.feed.ingest import story_fingerprint as fast
 from socialhub.feed.grouping import StoryIndex
+
+
+def _plain_tokens(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text.lower())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    words = []
+    for raw in re.findall(r"[^\W_]+(?:['’.][^\W_]+)*", folded):
+        word = raw.replace("’", "'").replace(".", "")
+        if word.endswith("'s"):
+            word = word[:-2]
+        if word in dedupe._STOP_WORDS or len(word) < 2 and not word.isdigit():
+            continue
+        words.append(dedupe._stem(word))
+    return words
+
+
+def reference(title: str, text: str) -> int:
+    """SimHash as the definition says it, no caches, no numpy: for each of the 64 bits, the
+    weight of the features whose blake2b-64 hash has that bit set against the total."""
+    features: Counter[str] = Counter()
+    for word in _plain_tokens(dedupe._SITE_SUFFIX.sub("", title)):
+        features["w:" + word] += dedupe.TITLE_WEIGHT
+    body = _plain_tokens(text[: dedupe.TEXT_WORDS * 24])[: dedupe.TEXT_WORDS]
+    for word in body:
+        features["w:" + word] += 1
+    for a, b in zip(body, body[1:]):
+        features[f"p:{a} {b}"] += 1
+    if not features:
+        return 0
+    hashes = {f: int.from_bytes(hashlib.blake2b(f.encode(), digest_size=8).digest(), "big") for f in features}
+    total = sum(features.values())
+    value = 0
+    for bit in range(64):
+        if 2 * sum(w for f, w in features.items() if hashes[f] >> bit & 1) > total:
+            value |= 1 << bit
+    return value - (1 << 64) if value >> 63 else value
 from tests.feed.support import STORIES
 
 SAMPLES = [
@@ -20,11 +61,11 @@ SAMPLES = [
 
 
 @pytest.mark.parametrize("title, text", SAMPLES)
-def test_the_fast_fingerprint_is_exactly_the_integrations(title, text):
+def test_the_fingerprint_is_exactly_the_plain_simhash(title, text):
     assert fast(title, text) == reference(title, text)
 
 
-def test_the_fast_fingerprint_matches_on_random_word_salad_with_warm_caches():
+def test_the_fingerprint_matches_on_random_word_salad_with_warm_caches():
     rng = random.Random(3)
     words = [w for _, body in STORIES for w in body.split()] + ["Ünïcödé", "x", "42", "it's", "U.S."]
     for _ in range(300):

@@ -18,7 +18,7 @@ from socialhub.core.config import ROOT
 from socialhub.core.db import session_scope
 from socialhub.core.models import utcnow
 from socialhub.feed.models import Digest, FeedSettings, FeedSource
-from socialhub.feed import refresh, sources as feeds
+from socialhub.feed import refresh, sources
 from tests.feed.support import ada, feed_server, rss  # noqa: F401
 
 SOURCES = 24
@@ -33,7 +33,7 @@ def follow_many(user_id: int, server, *, delay: float = 0.0) -> list[str]:
         f"<outline type='rss' text='Feed {n}' xmlUrl='{server.url(path)}'/>" for n, path in enumerate(paths))
         + "</body></opml>").encode()
     with session_scope() as session:
-        assert feeds.import_opml(session, user_id=user_id, data=opml).added == SOURCES
+        assert sources.import_opml(session, user_id=user_id, data=opml).added == SOURCES
     return paths
 
 
@@ -55,8 +55,8 @@ def test_two_refreshers_running_at_once_never_fetch_the_same_source_twice(ada, f
     assert [feed_server.count(path) for path in paths] == [1] * SOURCES
     assert sum(r.sources for r in reports) == SOURCES and all(r.sources for r in reports)
     with session_scope() as session:
-        sources = session.exec(select(FeedSource)).all()
-    assert all(s.claimed_until is None and s.last_success_at is not None for s in sources)
+        followed = session.exec(select(FeedSource)).all()
+    assert all(s.claimed_until is None and s.last_success_at is not None for s in followed)
 
 
 def test_a_claimed_source_is_left_alone_until_its_claim_expires(ada, feed_server):

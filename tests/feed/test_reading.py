@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from socialhub.core.db import session_scope
-from socialhub.feed import sources
+from socialhub.feed import sources, stories
 from socialhub.core.errors import NotFound, ValidationError
 from tests.feed.support import (  # noqa: F401  (fixtures)
     STORIES,
@@ -26,15 +26,15 @@ def reader(ada, feed_server):
     feed_server.feed("/tech", rss(tech, title="Tech Daily"))
     feed_server.feed("/news", rss(news, title="City News", start_hours=0.5))
     with session_scope() as session:
-        tech_id = sources.add_source(session, user_id=ada.id, url=feed_server.url("/tech"), category="Tech").id
-        news_id = sources.add_source(session, user_id=ada.id, url=feed_server.url("/news"), category="News").id
+        tech_id = sources.add_source(user_id=ada.id, url=feed_server.url("/tech"), category="Tech").id
+        news_id = sources.add_source(user_id=ada.id, url=feed_server.url("/news"), category="News").id
     return ada, tech_id, news_id
 
 
-def page(user_id: int, cursor=None, limit=30, **filters) -> sources.StoryPage:
+def page(user_id: int, cursor=None, limit=30, **filters) -> stories.StoryPage:
     with session_scope() as session:
-        return sources.list_stories(session, user_id=user_id, filters=sources.StoryFilter(**filters), cursor=cursor,
-                                  limit=limit)
+        return stories.list_stories(session, user_id=user_id, filters=stories.StoryFilter(**filters), cursor=cursor,
+                                    limit=limit)
 
 
 def all_titles(user_id: int, **filters) -> list[str]:
@@ -51,7 +51,7 @@ def test_keyset_pages_cover_every_story_once_newest_first(reader):
     ada, _, _ = reader
     titles = all_titles(ada.id)
     with session_scope() as session:
-        total, unread = sources.counts(session, user_id=ada.id)
+        total, unread = stories.counts(session, user_id=ada.id)
     assert len(titles) == len(set(titles)) == total == unread == 45
     first = page(ada.id, limit=45).stories
     assert [s.published_at for s in first] == sorted((s.published_at for s in first), reverse=True)
@@ -75,12 +75,12 @@ def test_filters_by_source_category_topic_unread_and_bookmarked(reader):
     assert set(all_titles(ada.id, category="News")) == {t for t, _ in STORIES[2:]}
     assert all_titles(ada.id, topic="galaxies") == [STORIES[4][0]]
 
-    stories = page(ada.id, source_id=news_id).stories
+    news = page(ada.id, source_id=news_id).stories
     with session_scope() as session:
-        sources.mark_read(session, user_id=ada.id, story_ids=[stories[0].id])
-        sources.set_bookmark(session, user_id=ada.id, story_id=stories[1].id, bookmarked=True)
-    assert stories[0].title not in all_titles(ada.id, unread_only=True)
-    assert all_titles(ada.id, bookmarked_only=True) == [stories[1].title]
+        stories.mark_read(session, user_id=ada.id, story_ids=[news[0].id])
+        stories.set_bookmark(session, user_id=ada.id, story_id=news[1].id, bookmarked=True)
+    assert news[0].title not in all_titles(ada.id, unread_only=True)
+    assert all_titles(ada.id, bookmarked_only=True) == [news[1].title]
     with session_scope() as session:
         by_source = {s.id: s for s in sources.list_sources(session, user_id=ada.id)}
     assert (by_source[news_id].total, by_source[news_id].unread) == (3, 2)
@@ -118,38 +118,38 @@ def test_read_unread_bookmark_rate_open_and_mark_all_read(reader):
     ada, tech_id, _ = reader
     story = page(ada.id, limit=1, source_id=tech_id).stories[0]
     with session_scope() as session:
-        sources.mark_read(session, user_id=ada.id, story_ids=[story.id])
+        stories.mark_read(session, user_id=ada.id, story_ids=[story.id])
     assert page(ada.id, limit=1, source_id=tech_id).stories[0].read
     with session_scope() as session:
-        sources.mark_read(session, user_id=ada.id, story_ids=[story.id], read=False)
+        stories.mark_read(session, user_id=ada.id, story_ids=[story.id], read=False)
     assert not page(ada.id, limit=1, source_id=tech_id).stories[0].read
 
     with session_scope() as session:
-        sources.set_bookmark(session, user_id=ada.id, story_id=story.id, bookmarked=True)
-        sources.rate_story(session, user_id=ada.id, story_id=story.id, rating=4)
-        url = sources.open_story(session, user_id=ada.id, story_id=story.id)
+        stories.set_bookmark(session, user_id=ada.id, story_id=story.id, bookmarked=True)
+        stories.rate_story(session, user_id=ada.id, story_id=story.id, rating=4)
+        url = stories.open_story(session, user_id=ada.id, story_id=story.id)
     seen = page(ada.id, limit=1, source_id=tech_id).stories[0]
     assert (seen.bookmarked, seen.rating, seen.read, url) == (True, 4, True, story.url)
     for bad in (0, 6, "5"):
         with pytest.raises(ValidationError, match="from 1 to 5"):
             with session_scope() as session:
-                sources.rate_story(session, user_id=ada.id, story_id=story.id, rating=bad)
+                stories.rate_story(session, user_id=ada.id, story_id=story.id, rating=bad)
 
     with session_scope() as session:
-        changed = sources.mark_all_read(session, user_id=ada.id, source_id=tech_id)
+        changed = stories.mark_all_read(session, user_id=ada.id, source_id=tech_id)
     assert changed == 41  # 42 tech stories, one already read
     with session_scope() as session:
-        assert sources.counts(session, user_id=ada.id) == (45, 3)
-        sources.mark_all_read(session, user_id=ada.id)
+        assert stories.counts(session, user_id=ada.id) == (45, 3)
+        stories.mark_all_read(session, user_id=ada.id)
     with session_scope() as session:
-        assert sources.counts(session, user_id=ada.id) == (45, 0)
+        assert stories.counts(session, user_id=ada.id) == (45, 0)
 
 
 def test_best_first_orders_by_todays_score_and_pages_through_it(reader):
     ada, _, _ = reader
     with session_scope() as session:
-        best = sources.list_stories(session, user_id=ada.id, filters=sources.StoryFilter(sort="best"), limit=10)
-        second = sources.list_stories(session, user_id=ada.id, filters=sources.StoryFilter(sort="best"),
+        best = stories.list_stories(session, user_id=ada.id, filters=stories.StoryFilter(sort="best"), limit=10)
+        second = stories.list_stories(session, user_id=ada.id, filters=stories.StoryFilter(sort="best"),
                                     cursor=best.next_cursor, limit=10)
     scores = [s.score.final for s in best.stories + second.stories]
     assert scores == sorted(scores, reverse=True)
@@ -161,7 +161,7 @@ def test_sharing_gives_a_caption_with_the_link_and_hashtags_from_the_offline_pro
     ada, _, _ = reader
     story = next(s for s in page(ada.id, limit=50).stories if s.title == STORIES[0][0])
     with session_scope() as session:
-        prefill = sources.share_story(session, user_id=ada.id, story_id=story.id)
+        prefill = stories.share_story(session, user_id=ada.id, story_id=story.id)
     assert prefill.provider_label == "Built-in offline summary"
     assert story.url in prefill.text and prefill.caption in prefill.text
     assert "#Rust" in prefill.hashtags and all(tag in prefill.text for tag in prefill.hashtags)
@@ -171,16 +171,16 @@ def test_another_readers_story_cannot_be_read_rated_opened_or_shared(reader, bob
     ada, _, _ = reader
     story = page(ada.id, limit=1).stories[0]
     actions = [
-        lambda s: sources.set_bookmark(s, user_id=bob.id, story_id=story.id, bookmarked=True),
-        lambda s: sources.rate_story(s, user_id=bob.id, story_id=story.id, rating=5),
-        lambda s: sources.open_story(s, user_id=bob.id, story_id=story.id),
-        lambda s: sources.share_story(s, user_id=bob.id, story_id=story.id),
+        lambda s: stories.set_bookmark(s, user_id=bob.id, story_id=story.id, bookmarked=True),
+        lambda s: stories.rate_story(s, user_id=bob.id, story_id=story.id, rating=5),
+        lambda s: stories.open_story(s, user_id=bob.id, story_id=story.id),
+        lambda s: stories.share_story(s, user_id=bob.id, story_id=story.id),
     ]
     for action in actions:
         with pytest.raises(NotFound):
             with session_scope() as session:
                 action(session)
     with session_scope() as session:
-        assert sources.mark_read(session, user_id=bob.id, story_ids=[story.id]) == 0
-        assert sources.list_stories(session, user_id=bob.id).stories == []
+        assert stories.mark_read(session, user_id=bob.id, story_ids=[story.id]) == 0
+        assert stories.list_stories(session, user_id=bob.id).stories == []
     assert not page(ada.id, limit=1).stories[0].read

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email.utils import format_datetime
 
 from sqlalchemy import text, update
 from sqlmodel import select
@@ -10,7 +11,7 @@ from sqlmodel import select
 from socialhub.core.db import session_scope
 from socialhub.core.models import utcnow
 from socialhub.feed.models import FeedEntry, FeedItem, FeedSource
-from socialhub.feed import refresh, sources
+from socialhub.feed import refresh, sources, stories
 from tests.feed.support import (  # noqa: F401  (fixtures)
     STORIES,
     ada,
@@ -22,7 +23,7 @@ from tests.feed.support import (  # noqa: F401  (fixtures)
 
 def follow(user_id: int, url: str) -> int:
     with session_scope() as session:
-        return sources.add_source(session, user_id=user_id, url=url).id
+        return sources.add_source(user_id=user_id, url=url).id
 
 
 def make_due(*source_ids: int) -> None:
@@ -40,7 +41,7 @@ def source(source_id: int) -> FeedSource:
 
 def story_titles(user_id: int) -> list[str]:
     with session_scope() as session:
-        return [s.title for s in sources.list_stories(session, user_id=user_id, limit=100).stories]
+        return [s.title for s in stories.list_stories(session, user_id=user_id, limit=100).stories]
 
 
 def test_an_unchanged_feed_costs_one_conditional_request_and_nothing_else(ada, feed_server):
@@ -140,7 +141,7 @@ def test_a_page_that_is_no_longer_a_feed_is_reported_without_losing_stories(ada,
     assert len(story_titles(ada.id)) == 5
 
 
-def test_the_same_link_from_two_sources_is_one_item_that_lists_both(ada, feed_server):
+def test_the_same_link_from_two_sources_is_one_story_that_lists_both(ada, feed_server):
     story = [("Shared story about rust compilers", "https://shared.example/story?utm_source=a", "The same link.")]
     feed_server.feed("/a", rss(story, title="Source A"))
     feed_server.feed("/b", rss([(story[0][0], "https://shared.example/story?utm_medium=rss&fbclid=x", story[0][2])],
@@ -150,9 +151,10 @@ def test_the_same_link_from_two_sources_is_one_item_that_lists_both(ada, feed_se
 
     with session_scope() as session:
         items = session.exec(select(FeedItem)).all()
-        stories = sources.list_stories(session, user_id=ada.id).stories
-    assert [i.url for i in items] == ["https://shared.example/story"]
-    assert len(stories) == 1 and set(stories[0].sources) == {"Source A", "Source B"}
+        shown = stories.list_stories(session, user_id=ada.id).stories
+    assert [i.url for i in items] == ["https://shared.example/story"] * 2  # one item per source
+    assert items[0].story_id == items[1].story_id == items[0].id
+    assert len(shown) == 1 and set(shown[0].sources) == {"Source A", "Source B"}
 
 
 def test_a_near_duplicate_from_another_source_joins_the_story_but_not_one_from_the_same_feed(ada, feed_server):
@@ -170,11 +172,11 @@ def test_a_near_duplicate_from_another_source_joins_the_story_but_not_one_from_t
 
     with session_scope() as session:
         items = session.exec(select(FeedItem).order_by(FeedItem.id)).all()
-        stories = sources.list_stories(session, user_id=ada.id).stories
+        shown = stories.list_stories(session, user_id=ada.id).stories
     assert len(items) == 3
     assert items[1].story_id == items[0].id  # the other source's rewrite joined the first story
     assert items[2].story_id == items[2].id  # the same feed's second version stays its own story
-    grouped = next(s for s in stories if s.id == items[0].id)
+    grouped = next(s for s in shown if s.id == items[0].id)
     assert set(grouped.sources) == {"Source A", "Source B"} and grouped.url == "https://a.example/pg17"
 
 
@@ -214,12 +216,94 @@ def test_a_huge_feed_keeps_its_newest_five_hundred_items(ada, feed_server):
     assert count == 500
 
 
-def test_each_source_gets_its_own_entries_and_a_second_reader_shares_the_items(ada, bob, feed_server):
+def test_each_source_gets_its_own_items_and_entries(ada, bob, feed_server):
     feed_server.feed("/feed", rss())
     follow(ada.id, feed_server.url("/feed"))
     follow(bob.id, feed_server.url("/feed"))
 
     with session_scope() as session:
-        assert session.execute(text("SELECT count(*) FROM feed_items")).scalar_one() == 5
+        assert session.execute(text("SELECT count(*) FROM feed_items")).scalar_one() == 10
+        assert session.execute(text("SELECT count(DISTINCT source_id) FROM feed_items")).scalar_one() == 2
         assert session.execute(text("SELECT count(*) FROM feed_item_sources")).scalar_one() == 10
         assert len(session.exec(select(FeedEntry).where(FeedEntry.is_primary)).all()) == 10
+    assert len(story_titles(ada.id)) == len(story_titles(bob.id)) == 5
+
+
+def podcast(episodes: int, *, home_page: int, site: str = "https://pod.example") -> bytes:
+    """A podcast feed: every episode its own guid, but many link to the show's home page."""
+    items = "".join(
+        f"<item><title>Episode {n}: conversation number {n}</title>"
+        f"<link>{site}/{'' if n < home_page else f'episodes/{n}'}</link>"
+        f"<guid isPermaLink=\"false\">pod-episode-{n}</guid>"
+        f"<pubDate>{format_datetime(utcnow() - timedelta(hours=n + 1))}</pubDate>"
+        f"<description>Show notes for episode {n}.</description></item>"
+        for n in range(episodes))
+    return (f"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>The Podcast</title>"
+            f"<link>{site}/</link><description>Talk</description>{items}</channel></rss>").encode()
+
+
+def test_items_that_share_a_link_are_kept_apart_by_their_guids(ada, feed_server):
+    feed_server.feed("/podcast", podcast(131, home_page=105))
+    source_id = follow(ada.id, feed_server.url("/podcast"))
+
+    with session_scope() as session:
+        assert session.execute(text("SELECT count(*) FROM feed_items")).scalar_one() == 131
+        assert session.execute(text("SELECT count(DISTINCT story_id) FROM feed_items")).scalar_one() == 131
+        assert stories.counts(session, user_id=ada.id) == (131, 131)
+    titles = story_titles(ada.id)
+    assert len(titles) == 100 and "Episode 0: conversation number 0" in titles
+
+    make_due(source_id)  # fetched again: the same 131, nothing new, nothing lost
+    report = refresh.refresh_due_sources(time_budget_s=10)
+    assert (report.items_new, report.entries_new, report.failed) == (0, 0, 0)
+    with session_scope() as session:
+        assert stories.counts(session, user_id=ada.id) == (131, 131)
+
+
+def one_story(title: str, body: str, link: str = "https://shared.example/post?utm_source=x") -> bytes:
+    return rss([(title, link, body)], title=title.split()[0])
+
+
+def test_each_reader_sees_their_own_feeds_title_and_text_for_a_shared_link(ada, bob, feed_server):
+    feed_server.feed("/ada-private", one_story("Ada's full text edition", "Secret paywalled paragraph for Ada only."))
+    feed_server.feed("/bob-public", one_story("Bob's teaser headline", "Short teaser for everyone."))
+    ada_source = follow(ada.id, feed_server.url("/ada-private"))
+    follow(bob.id, feed_server.url("/bob-public"))
+
+    with session_scope() as session:
+        mine = stories.list_stories(session, user_id=ada.id).stories
+        theirs = stories.list_stories(session, user_id=bob.id).stories
+        bobs_search = stories.list_stories(session, user_id=bob.id, filters=stories.StoryFilter(query="paywalled"))
+    assert [(s.title, s.excerpt) for s in mine] == [("Ada's full text edition", "Secret paywalled paragraph for Ada only.")]
+    assert [(s.title, s.excerpt) for s in theirs] == [("Bob's teaser headline", "Short teaser for everyone.")]
+    assert mine[0].url == theirs[0].url == "https://shared.example/post"
+    assert bobs_search.stories == []
+    with session_scope() as session:
+        assert "paywalled" not in stories.share_story(session, user_id=bob.id, story_id=theirs[0].id).text
+
+    # The publisher corrects Ada's item: her feed changes, Bob's does not.
+    feed_server.feed("/ada-private", one_story("Ada's corrected edition", "Corrected paragraph."))
+    make_due(ada_source)
+    report = refresh.refresh_due_sources(time_budget_s=10)
+    assert (report.items_new, report.items_updated) == (0, 1)
+    assert story_titles(ada.id) == ["Ada's corrected edition"]
+    assert story_titles(bob.id) == ["Bob's teaser headline"]
+    with session_scope() as session:
+        found = stories.list_stories(session, user_id=ada.id, filters=stories.StoryFilter(query="corrected"))
+    assert [s.excerpt for s in found.stories] == ["Corrected paragraph."]
+
+
+def test_items_stored_before_items_were_per_source_are_adopted_not_duplicated(ada, feed_server):
+    feed_server.feed("/feed", rss())
+    source_id = follow(ada.id, feed_server.url("/feed"))
+    with session_scope() as session:  # what the 0007 migration leaves: no guid key, no content hash
+        session.execute(text("UPDATE feed_items SET guid_key = NULL, content_hash = 0"))
+    make_due(source_id)
+
+    report = refresh.refresh_due_sources(time_budget_s=10)
+
+    assert (report.items_new, report.entries_new, report.failed) == (0, 0, 0)
+    with session_scope() as session:
+        assert session.execute(text("SELECT count(*) FROM feed_items WHERE guid_key IS NULL")).scalar_one() == 0
+        assert session.execute(text("SELECT count(*) FROM feed_items")).scalar_one() == 5
+    assert len(story_titles(ada.id)) == 5

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from socialhub.core.db import session_scope
 from socialhub.core.models import utcnow
 from socialhub.feed.models import FeedRule, FeedSource
-from socialhub.feed import refresh, rules, sources
+from socialhub.feed import refresh, rules, sources, stories
 from socialhub.core.errors import NotFound, ValidationError
 from tests.feed.support import STORIES, ada, bob, feed_server, rss  # noqa: F401
 
@@ -22,13 +22,13 @@ def followed(ada, feed_server):
     items.append(("Sponsored: win a free phone", "https://r.example/ad", "Giveaway sponsored by a brand."))
     feed_server.feed("/feed", rss(items, extra=""))
     with session_scope() as session:
-        source = sources.add_source(session, user_id=ada.id, url=feed_server.url("/feed"))
+        source = sources.add_source(user_id=ada.id, url=feed_server.url("/feed"))
     return ada, source.id
 
 
 def titles(user_id: int) -> set[str]:
     with session_scope() as session:
-        return {s.title for s in sources.list_stories(session, user_id=user_id, limit=100).stories}
+        return {s.title for s in stories.list_stories(session, user_id=user_id, limit=100).stories}
 
 
 def test_a_preview_shows_what_a_rule_would_match_and_saves_nothing(followed):
@@ -48,7 +48,7 @@ def test_a_block_rule_hides_matching_stories_until_it_is_deleted(followed):
         rule = rules.create_rule(session, user_id=ada.id, action="block", field="any", pattern="giveaway|heat")
     assert titles(ada.id) == {t for t, _ in STORIES} - {STORIES[3][0]}
     with session_scope() as session:
-        assert sources.counts(session, user_id=ada.id) == (4, 4)
+        assert stories.counts(session, user_id=ada.id) == (4, 4)
         rules.delete_rule(session, user_id=ada.id, rule_id=rule.id)
     assert len(titles(ada.id)) == 6
 
@@ -104,7 +104,7 @@ def test_a_pathological_pattern_is_checked_quickly(followed, feed_server):
     ada, _ = followed
     feed_server.feed("/evil", rss([("a" * 200 + "!", "https://e.example/1", "a" * 5000 + "!")]))
     with session_scope() as session:
-        sources.add_source(session, user_id=ada.id, url=feed_server.url("/evil"))
+        sources.add_source(user_id=ada.id, url=feed_server.url("/evil"))
     started = time.monotonic()
     with session_scope() as session:
         preview = rules.preview_rule(session, user_id=ada.id, action="block", field="any", pattern="(a+)+$")

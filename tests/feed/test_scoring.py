@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from socialhub.core.db import session_scope
-from socialhub.feed import scoring, settings, sources as feeds
+from socialhub.feed import scoring, settings, sources, stories
 from socialhub.feed.settings import Weights
 from tests.feed.support import STORIES, ada, feed_server, rss  # noqa: F401
 
@@ -14,9 +14,9 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 EVEN = Weights(1, 1, 1, 1)
 
 
-def facts(title="A story", text="Some text.", *, hours=1.0, sources=(1,), coverage=1, interactions=0, tags=()):
+def facts(title="A story", text="Some text.", *, hours=1.0, source_ids=(1,), coverage=1, interactions=0, tags=()):
     return scoring.StoryFacts(story_id=1, title=title, text=text, tags=tuple(tags),
-                              published_at=NOW - timedelta(hours=hours), source_ids=tuple(sources),
+                              published_at=NOW - timedelta(hours=hours), source_ids=tuple(source_ids),
                               coverage=coverage, interactions=interactions)
 
 
@@ -62,8 +62,8 @@ def test_recency_halves_every_day():
 def test_reliability_comes_from_the_readers_history_with_the_source_and_the_best_source_wins():
     p = profile(reliability={1: (0.9, "You rate Tech Daily 4.6★ on average (8 ratings)"),
                              2: (0.2, "You rate Gossip Weekly 1.4★ on average (5 ratings)")})
-    both = scoring.compute(facts(sources=(1, 2)), p, EVEN, NOW)
-    gossip = scoring.compute(facts(sources=(2,)), p, EVEN, NOW)
+    both = scoring.compute(facts(source_ids=(1, 2)), p, EVEN, NOW)
+    gossip = scoring.compute(facts(source_ids=(2,)), p, EVEN, NOW)
     assert both.reliability == 0.9 and gossip.reliability == 0.2
     assert "You rate Tech Daily 4.6★ on average (8 ratings)" in both.reasons
 
@@ -88,19 +88,19 @@ def test_ratings_and_settings_change_todays_scores_with_reasons(ada, feed_server
                                   title="Tech Daily"))
     feed_server.feed("/gossip", rss(other, title="Gossip Weekly"))
     with session_scope() as session:
-        feeds.add_source(session, user_id=ada.id, url=feed_server.url("/tech"))
-        feeds.add_source(session, user_id=ada.id, url=feed_server.url("/gossip"))
+        sources.add_source(user_id=ada.id, url=feed_server.url("/tech"))
+        sources.add_source(user_id=ada.id, url=feed_server.url("/gossip"))
 
     def scores():
         with session_scope() as session:
-            stories = feeds.list_stories(session, user_id=ada.id, limit=20).stories
-        return {s.title: s for s in stories}
+            listed = stories.list_stories(session, user_id=ada.id, limit=20).stories
+        return {s.title: s for s in listed}
 
     before = scores()
     with session_scope() as session:
         for story in before.values():
             rating = 5 if "Gossip" not in story.title else 1
-            feeds.rate_story(session, user_id=ada.id, story_id=story.id, rating=rating)
+            stories.rate_story(session, user_id=ada.id, story_id=story.id, rating=rating)
     after = scores()
     assert after[STORIES[0][0]].score.reliability > before[STORIES[0][0]].score.reliability
     assert after["Gossip item 0"].score.reliability < before["Gossip item 0"].score.reliability

@@ -15,10 +15,11 @@ from sqlmodel import select
 from socialhub.core.db import session_scope
 from socialhub.feed.models import Digest, FeedItemState, FeedRule, FeedSettings, FeedSource
 from socialhub.identity import users
-from socialhub.feed import digests, sources as feeds
+from socialhub.feed import digests, rules, sources, stories
 from socialhub.core.errors import NotFound, ValidationError
 from socialhub.ui import clients
 from socialhub.identity.cookie import COOKIE_NAME
+from socialhub.schedule.models import Post
 from socialhub.feed.state.stories import FeedState
 from socialhub.feed.state.digests import DigestState
 from socialhub.feed.state.sources import FeedSourcesState
@@ -60,8 +61,8 @@ def fresh_realtime_registry(monkeypatch):
 def ada_reads(ada, feed_server):
     feed_server.feed("/feed", rss())
     with session_scope() as session:
-        source = feeds.add_source(session, user_id=ada.id, url=feed_server.url("/feed"))
-        story = feeds.list_stories(session, user_id=ada.id, limit=1).stories[0]
+        source = sources.add_source(user_id=ada.id, url=feed_server.url("/feed"))
+        story = stories.list_stories(session, user_id=ada.id, limit=1).stories[0]
     return ada, source.id, story.id
 
 
@@ -106,8 +107,6 @@ def test_filtering_by_another_readers_source_shows_nothing(ada_reads, bob):
 def test_another_readers_source_and_rules_cannot_be_changed_from_the_sources_page(ada_reads, bob):
     ada, source_id, _ = ada_reads
     with session_scope() as session:
-        from socialhub.feed import rules
-
         rule = rules.create_rule(session, user_id=ada.id, action="block", field="title", pattern="heat")
     state = make_state(FeedSourcesState, bob, "/feed/sources")
     state.set_enabled(source_id, False)
@@ -148,17 +147,17 @@ def test_hostile_text_in_every_field_gets_a_message_and_loses_nothing(ada_reads)
     feed.clear_filters()
     assert len(feed.stories) == 5
 
-    sources = make_state(FeedSourcesState, ada, "/feed/sources")
-    sources.load()
-    sources.save_source({"source_id": str(source_id), "title": HUGE, "category": "ok"})
-    assert "at most 300" in sources.edit_error
-    sources.save_source({"source_id": "../../etc/passwd", "title": "x"})
-    sources.preview_rule({"action": "block", "field": "title", "pattern": HUGE})
-    assert "at most 300" in sources.rule_error and sources.pending_rule == {}
-    sources.preview_rule({"action": "block", "field": "title", "pattern": "<img src=x onerror=alert(1)>"})
-    assert sources.preview_text.startswith("Matches 0 of your latest 5")
-    sources.save_rule()
-    assert sources.rules[0].pattern == "<img src=x onerror=alert(1)>"
+    sources_page = make_state(FeedSourcesState, ada, "/feed/sources")
+    sources_page.load()
+    sources_page.save_source({"source_id": str(source_id), "title": HUGE, "category": "ok"})
+    assert "at most 300" in sources_page.edit_error
+    sources_page.save_source({"source_id": "../../etc/passwd", "title": "x"})
+    sources_page.preview_rule({"action": "block", "field": "title", "pattern": HUGE})
+    assert "at most 300" in sources_page.rule_error and sources_page.pending_rule == {}
+    sources_page.preview_rule({"action": "block", "field": "title", "pattern": "<img src=x onerror=alert(1)>"})
+    assert sources_page.preview_text.startswith("Matches 0 of your latest 5")
+    sources_page.save_rule()
+    assert sources_page.rules[0].pattern == "<img src=x onerror=alert(1)>"
 
     page = make_state(DigestState, ada, "/feed/digests")
     page.load()
@@ -215,9 +214,6 @@ def test_a_digest_built_from_the_page_is_listed_with_its_stories(ada_reads):
 
 
 def test_sharing_from_the_page_opens_the_composer_with_a_draft_of_the_readers_team(ada_reads):
-    pytest.importorskip("socialhub.schedule.posts")
-    from socialhub.schedule.models import Post
-
     ada, _, story_id = ada_reads
     state = make_state(FeedState, ada)
     state.load()
@@ -231,3 +227,62 @@ def test_sharing_from_the_page_opens_the_composer_with_a_draft_of_the_readers_te
     assert [spec.handler.fn.__qualname__ for spec in as_list(redirect)] == ["_redirect"]
     path = dict((str(k), getattr(v, "_var_value", v)) for k, v in as_list(redirect)[0].args)["path"]
     assert path.startswith("/schedule/compose?post=")
+
+
+def toast_text(result) -> str:
+    return " ".join(str(spec) for spec in as_list(result))
+
+
+BAD_IDS = ["abc", "1; DROP TABLE feed_items", "", None, 1.5, "99999999999999999999", -3, 0, True, [1], {"id": 1}]
+
+
+def test_a_story_id_that_is_not_one_gets_a_clear_message_and_changes_nothing(ada_reads):
+    ada, _, story_id = ada_reads
+    state = make_state(FeedState, ada)
+    state.load()
+    for bad in BAD_IDS:
+        for handler, args in [("toggle_bookmark", (bad,)), ("rate", (bad, 4)), ("open_story", (bad,)),
+                              ("toggle_read", (bad,)), ("mark_seen", (bad,))]:
+            result = getattr(state, handler)(*args)
+            assert "This story is not in your feed" in toast_text(result), (handler, bad)
+    assert state.unread_total == 5 and not any(row.read or row.bookmarked for row in state.stories)
+    with session_scope() as session:
+        assert session.exec(select(FeedItemState)).all() == []
+    state.toggle_bookmark(str(story_id))  # an id as text is still an id
+    assert next(r for r in state.stories if r.id == story_id).bookmarked
+
+
+def test_a_source_rule_or_digest_id_that_is_not_one_gets_a_clear_message(ada_reads):
+    ada, source_id, _ = ada_reads
+    page = make_state(FeedSourcesState, ada, "/feed/sources")
+    page.load()
+    for bad in BAD_IDS:
+        page.edit_error = ""
+        for result in (page.set_enabled(bad, False), page.delete_source(bad),
+                       page.save_source({"source_id": bad, "title": "x"})):
+            assert "This source no longer exists" in toast_text(result), bad
+        assert page.edit_error == "This source no longer exists."
+        page.delete_rule(bad)
+        assert page.rule_error == "This rule no longer exists."
+    with session_scope() as session:
+        source = session.get(FeedSource, source_id)
+    assert (source.enabled, source.title) == (True, "Example News")
+
+
+def test_feed_pictures_reach_the_browser_only_once_the_reader_turns_them_on(ada, feed_server):
+    feed_server.feed("/pics", rss(extra='<enclosure url="https://img.example/pic.jpg" type="image/jpeg" length="1"/>'))
+    sources.add_source(user_id=ada.id, url=feed_server.url("/pics"))
+    state = make_state(FeedState, ada)
+    state.load()
+    assert not state.show_images and len(state.stories) == 5
+    assert {row.image_url for row in state.stories} == {""}  # off by default: no picture URL is sent
+
+    state.set_show_images(True)
+    assert {row.image_url for row in state.stories} == {"https://img.example/pic.jpg"}
+    again = make_state(FeedState, ada)  # a saved choice, not a toggle of this page only
+    again.load()
+    assert again.show_images and again.stories[0].image_url == "https://img.example/pic.jpg"
+    again.set_show_images(False)
+    assert {row.image_url for row in again.stories} == {""}
+    with session_scope() as session:
+        assert session.get(FeedSettings, ada.id).show_images is False

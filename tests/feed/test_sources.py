@@ -8,7 +8,7 @@ from sqlmodel import select
 from socialhub.core.db import session_scope
 from socialhub.feed.ingest import SUGGESTED_SOURCES
 from socialhub.feed.models import FeedItem, FeedSource
-from socialhub.feed import sources as feeds
+from socialhub.feed import sources, stories
 from socialhub.core.errors import NotFound, ValidationError
 from tests.feed.support import (  # noqa: F401  (fixtures)
     STORIES,
@@ -28,7 +28,7 @@ CONTENT_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml", "
 
 def titles(user_id: int, **filters) -> list[str]:
     with session_scope() as session:
-        page = feeds.list_stories(session, user_id=user_id, filters=feeds.StoryFilter(**filters), limit=100)
+        page = stories.list_stories(session, user_id=user_id, filters=stories.StoryFilter(**filters), limit=100)
     return [s.title for s in page.stories]
 
 
@@ -39,7 +39,7 @@ def test_every_feed_format_can_be_followed_and_its_stories_show_at_once(ada, fee
     feed_server.feed("/feed", document, content_type=CONTENT_TYPES[kind])
 
     with session_scope() as session:
-        source = feeds.add_source(session, user_id=ada.id, url=feed_server.url("/feed"), category="News")
+        source = sources.add_source(user_id=ada.id, url=feed_server.url("/feed"), category="News")
 
     assert source.category == "News" and source.title
     shown = titles(ada.id)
@@ -52,7 +52,7 @@ def test_a_website_address_is_followed_through_the_feed_it_announces(ada, feed_s
     feed_server.feed("/posts.xml", rss(title="The Blog"))
 
     with session_scope() as session:
-        source = feeds.add_source(session, user_id=ada.id, url=feed_server.url("/"))
+        source = sources.add_source(user_id=ada.id, url=feed_server.url("/"))
 
     assert source.url == feed_server.url("/posts.xml")
     assert source.title == "The Blog"
@@ -61,11 +61,11 @@ def test_a_website_address_is_followed_through_the_feed_it_announces(ada, feed_s
 def test_following_the_same_feed_twice_is_refused_with_its_name(ada, feed_server):
     feed_server.feed("/feed", rss(title="Example News"))
     with session_scope() as session:
-        feeds.add_source(session, user_id=ada.id, url=feed_server.url("/feed"))
+        sources.add_source(user_id=ada.id, url=feed_server.url("/feed"))
 
     with pytest.raises(ValidationError, match="already follow this feed \\(Example News\\)"):
         with session_scope() as session:
-            feeds.add_source(session, user_id=ada.id, url=feed_server.url("/feed"))
+            sources.add_source(user_id=ada.id, url=feed_server.url("/feed"))
 
 
 @pytest.mark.parametrize("route, options, message", [
@@ -83,7 +83,7 @@ def test_something_that_is_not_a_readable_feed_gets_a_clear_message_and_nothing_
 
     with pytest.raises(ValidationError) as error:
         with session_scope() as session:
-            feeds.add_source(session, user_id=ada.id, url=feed_server.url(route))
+            sources.add_source(user_id=ada.id, url=feed_server.url(route))
 
     if message:
         assert message in str(error.value)
@@ -97,8 +97,8 @@ def test_broken_xml_that_can_be_recovered_is_followed_with_the_problem_shown_on_
                                 b'</channel></rss>')
 
     with session_scope() as session:
-        feeds.add_source(session, user_id=ada.id, url=feed_server.url("/broken"))
-        view = feeds.list_sources(session, user_id=ada.id)[0]
+        sources.add_source(user_id=ada.id, url=feed_server.url("/broken"))
+        view = sources.list_sources(session, user_id=ada.id)[0]
 
     assert titles(ada.id) == ["Fish chips"] or len(titles(ada.id)) == 1
     assert view.last_error.startswith("Read with problems") and view.error_count == 0
@@ -110,7 +110,7 @@ def test_a_feed_with_a_wrong_declared_encoding_is_still_read(ada, feed_server):
     feed_server.feed("/enc", body.decode("utf-8").encode("utf-8"))
 
     with session_scope() as session:
-        feeds.add_source(session, user_id=ada.id, url=feed_server.url("/enc"))
+        sources.add_source(user_id=ada.id, url=feed_server.url("/enc"))
 
     assert titles(ada.id)  # read, one way or the other, not refused
 
@@ -127,14 +127,14 @@ def test_a_feed_with_a_wrong_declared_encoding_is_still_read(ada, feed_server):
 def test_hostile_addresses_are_refused_before_anything_is_fetched(ada, feed_server, address, message):
     with pytest.raises(ValidationError, match=message):
         with session_scope() as session:
-            feeds.add_source(session, user_id=ada.id, url=address)
+            sources.add_source(user_id=ada.id, url=address)
     assert feed_server.count() == 0
 
 
 def test_an_address_without_a_scheme_and_with_an_international_host_is_cleaned():
-    assert feeds.clean_feed_url("example.com/feed") == "https://example.com/feed"
-    assert feeds.clean_feed_url("feed://example.com/rss") == "http://example.com/rss"
-    assert feeds.clean_feed_url("https://bücher.example/ä") == "https://xn--bcher-kva.example/%C3%A4"
+    assert sources.clean_feed_url("example.com/feed") == "https://example.com/feed"
+    assert sources.clean_feed_url("feed://example.com/rss") == "http://example.com/rss"
+    assert sources.clean_feed_url("https://bücher.example/ä") == "https://xn--bcher-kva.example/%C3%A4"
 
 
 # ---- OPML --------------------------------------------------------------------------------------
@@ -149,15 +149,15 @@ OPML = b"""<?xml version="1.0"?><opml version="2.0"><head><title>Mine</title></h
 
 def test_opml_import_follows_every_feed_with_its_folder_as_category_and_export_gives_them_back(ada):
     with session_scope() as session:
-        report = feeds.import_opml(session, user_id=ada.id, data=OPML)
+        report = sources.import_opml(session, user_id=ada.id, data=OPML)
     assert (report.added, report.already) == (3, 0)
     with session_scope() as session:
-        again = feeds.import_opml(session, user_id=ada.id, data=OPML)
-        sources = {s.title: s for s in feeds.list_sources(session, user_id=ada.id)}
-        exported = feeds.export_opml(session, user_id=ada.id)
+        again = sources.import_opml(session, user_id=ada.id, data=OPML)
+        followed = {s.title: s for s in sources.list_sources(session, user_id=ada.id)}
+        exported = sources.export_opml(session, user_id=ada.id)
     assert (again.added, again.already) == (0, 3)
-    assert sources["Rusty"].category == "Tech" and sources["Loose"].category == ""
-    assert sources["Pg & friends"].url == "https://pg.example/rss"
+    assert followed["Rusty"].category == "Tech" and followed["Loose"].category == ""
+    assert followed["Pg & friends"].url == "https://pg.example/rss"
     assert b'xmlUrl="https://rust.example/feed.xml"' in exported and b'text="Tech"' in exported
 
 
@@ -174,40 +174,40 @@ def test_opml_import_follows_every_feed_with_its_folder_as_category_and_export_g
 def test_a_file_that_is_not_a_usable_opml_file_gets_a_clear_message(ada, data, message):
     with pytest.raises(ValidationError, match=message):
         with session_scope() as session:
-            feeds.import_opml(session, user_id=ada.id, data=data)
+            sources.import_opml(session, user_id=ada.id, data=data)
 
 
 # ---- suggestions and editing ------------------------------------------------------------------
 
 def test_suggested_sources_are_offered_until_followed_and_only_they_can_be_added_that_way(ada):
     with session_scope() as session:
-        offered = feeds.suggestions(session, user_id=ada.id)
+        offered = sources.suggestions(session, user_id=ada.id)
         assert len(offered) == len(SUGGESTED_SOURCES)
-        feeds.add_suggested(session, user_id=ada.id, feed_urls=[offered[0].feed_url])
-        assert offered[0] not in feeds.suggestions(session, user_id=ada.id)
+        sources.add_suggested(session, user_id=ada.id, feed_urls=[offered[0].feed_url])
+        assert offered[0] not in sources.suggestions(session, user_id=ada.id)
     with pytest.raises(ValidationError):
         with session_scope() as session:
-            feeds.add_suggested(session, user_id=ada.id, feed_urls=["https://evil.example/feed"])
+            sources.add_suggested(session, user_id=ada.id, feed_urls=["https://evil.example/feed"])
 
 
 def test_turning_a_source_off_hides_its_stories_and_removing_it_drops_them(ada, feed_server):
     feed_server.feed("/a", rss(title="A"))
     with session_scope() as session:
-        source = feeds.add_source(session, user_id=ada.id, url=feed_server.url("/a"))
+        source = sources.add_source(user_id=ada.id, url=feed_server.url("/a"))
     assert len(titles(ada.id)) == 5
 
     with session_scope() as session:
-        feeds.update_source(session, user_id=ada.id, source_id=source.id, enabled=False, title="Renamed",
+        sources.update_source(session, user_id=ada.id, source_id=source.id, enabled=False, title="Renamed",
                             category="Later")
     assert titles(ada.id) == []
     with session_scope() as session:
-        feeds.update_source(session, user_id=ada.id, source_id=source.id, enabled=True)
-        view = feeds.list_sources(session, user_id=ada.id)[0]
+        sources.update_source(session, user_id=ada.id, source_id=source.id, enabled=True)
+        view = sources.list_sources(session, user_id=ada.id)[0]
     assert (view.title, view.category, view.total, view.unread) == ("Renamed", "Later", 5, 5)
     assert len(titles(ada.id)) == 5
 
     with session_scope() as session:
-        feeds.delete_source(session, user_id=ada.id, source_id=source.id)
+        sources.delete_source(session, user_id=ada.id, source_id=source.id)
         assert session.exec(select(FeedItem)).all()  # items are shared: they stay for other readers
     assert titles(ada.id) == []
 
@@ -215,20 +215,20 @@ def test_turning_a_source_off_hides_its_stories_and_removing_it_drops_them(ada, 
 def test_a_source_name_or_category_that_is_too_long_or_empty_is_refused(ada, feed_server):
     feed_server.feed("/a", rss())
     with session_scope() as session:
-        source = feeds.add_source(session, user_id=ada.id, url=feed_server.url("/a"))
+        source = sources.add_source(user_id=ada.id, url=feed_server.url("/a"))
     for kwargs, message in [({"title": "   "}, "Give the source a name"), ({"title": "x" * 301}, "at most 300"),
                             ({"category": "c" * 101}, "at most 100")]:
         with pytest.raises(ValidationError, match=message):
             with session_scope() as session:
-                feeds.update_source(session, user_id=ada.id, source_id=source.id, **kwargs)
+                sources.update_source(session, user_id=ada.id, source_id=source.id, **kwargs)
 
 
 def test_another_readers_source_cannot_be_changed_or_removed(ada, bob, feed_server):
     feed_server.feed("/a", rss())
     with session_scope() as session:
-        source = feeds.add_source(session, user_id=ada.id, url=feed_server.url("/a"))
-    for action in (lambda s: feeds.update_source(s, user_id=bob.id, source_id=source.id, enabled=False),
-                   lambda s: feeds.delete_source(s, user_id=bob.id, source_id=source.id)):
+        source = sources.add_source(user_id=ada.id, url=feed_server.url("/a"))
+    for action in (lambda s: sources.update_source(s, user_id=bob.id, source_id=source.id, enabled=False),
+                   lambda s: sources.delete_source(s, user_id=bob.id, source_id=source.id)):
         with pytest.raises(NotFound):
             with session_scope() as session:
                 action(session)

@@ -61,7 +61,7 @@ def test_event_is_delivered_only_after_commit(session, listener):
     assert received(listener) == [], "a listener must not hear of a row it cannot read yet"
     session.commit()
     events_seen = received(listener, 5.0, stop_after=1)
-    assert events_seen == [{"kind": "notification", "user_ids": [ada.id], "data": {"id": note.id}}]
+    assert events_seen == [{"kind": "notification", "user_ids": [ada.id], "team_ids": [], "data": {"id": note.id}}]
 
 
 def test_rolled_back_notification_is_never_announced(session, listener):
@@ -76,7 +76,7 @@ def test_event_payload_parses_and_dedupes_users(session, listener):
     events.publish(session, kind="post", user_ids=[3, 1, 3, 2], data={"post": 9})
     session.commit()
     (raw,) = [n.payload for n in listener.notifies(timeout=2.0, stop_after=1)]
-    assert events.parse(raw) == {"kind": "post", "user_ids": [1, 2, 3], "data": {"post": 9}}
+    assert events.parse(raw) == {"kind": "post", "user_ids": [1, 2, 3], "team_ids": [], "data": {"post": 9}}
     with pytest.raises(ValueError):
         events.parse("[1, 2]")
 

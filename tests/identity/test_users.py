@@ -114,6 +114,7 @@ def test_failures_slow_down_the_same_address_from_the_same_ip_only(session):
     assert users.authenticate(session, email="ada@example.com", password=PASSWORD, ip="10.0.0.1").name == "Ada"
 
 
+@pytest.mark.owasp_cost
 def test_a_successful_sign_in_upgrades_a_weaker_password_hash(session):
     import base64
     import hashlib
@@ -131,6 +132,7 @@ def test_a_successful_sign_in_upgrades_a_weaker_password_hash(session):
     assert users.authenticate(session, email="ada@example.com", password=PASSWORD, ip="1.1.1.1")
 
 
+@pytest.mark.owasp_cost
 def test_new_password_hashes_use_owasp_scrypt_parameters(session):
     user = make_user(session)
     assert user.password_hash.split("$")[1:4] == ["131072", "8", "1"]

@@ -8,6 +8,7 @@ import struct
 
 import pytest
 from PIL import Image
+from sqlmodel import select
 
 from socialhub.core.storage import get_storage
 from socialhub.media.models import Media
@@ -69,6 +70,66 @@ def test_videos_are_typed_and_their_duration_and_size_read(session, crew):
     video = upload(session, crew, mp4_bytes(seconds=12.5, width=1280, height=720), "clip.mov")
     assert (video.content_type, video.kind) == ("video/mp4", "video")
     assert video.duration_seconds == pytest.approx(12.5) and (video.width, video.height) == (1280, 720)
+
+
+class ChunkOnlyReader(io.BytesIO):
+    """An upload's file that refuses to be read whole: the upload must stream it."""
+
+    def read(self, size=-1):
+        if size is None or size < 0 or size > 16 * uploads.MB:
+            raise AssertionError(f"read({size}) would load the whole file into memory")
+        return super().read(size)
+
+
+class PipeReader(ChunkOnlyReader):
+    """A file object that cannot seek (a pipe or socket)."""
+
+    def seekable(self):
+        return False
+
+    def seek(self, *args):
+        raise io.UnsupportedOperation("seek")
+
+
+def stored_files():
+    root = get_storage().root
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_a_large_video_is_streamed_from_its_file_hashed_and_measured(session, crew):
+    import hashlib
+
+    small = mp4_bytes(seconds=30, width=1920, height=1080)
+    ftyp, moov = small[:28], small[28:-72]
+    # As cameras write them: 20 MB of frames first, the index (moov) at the end.
+    data = ftyp + struct.pack(">I", 8 + 20 * uploads.MB) + b"mdat" + bytes(20 * uploads.MB) + moov
+    media = uploads.upload_media(session, team_id=crew.team.id, actor_id=crew.editor.id,
+                                 file=ChunkOnlyReader(data), filename="big.mp4")
+    assert (media.kind, media.size_bytes, media.sha256) == ("video", len(data), hashlib.sha256(data).hexdigest())
+    assert media.duration_seconds == pytest.approx(30) and (media.width, media.height) == (1920, 1080)
+    assert get_storage().path(media.storage_key).stat().st_size == len(data)
+
+
+def test_an_image_from_a_file_that_cannot_seek_is_checked_and_stored(session, crew):
+    data = image_bytes("PNG", (64, 48))
+    media = uploads.upload_media(session, team_id=crew.team.id, actor_id=crew.editor.id, file=PipeReader(data))
+    assert (media.width, media.height, media.size_bytes) == (64, 48, len(data))
+    assert get_storage().get(media.storage_key) == data
+    with pytest.raises(ValidationError, match="not a valid image"):
+        uploads.upload_media(session, team_id=crew.team.id, actor_id=crew.editor.id,
+                             file=PipeReader(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20))
+
+
+@pytest.mark.parametrize("reader", [ChunkOnlyReader, PipeReader])
+def test_an_upload_over_the_limit_is_refused_while_copying_and_leaves_no_file(session, crew, monkeypatch, reader):
+    monkeypatch.setattr(uploads, "MAX_VIDEO_BYTES", 3 * uploads.MB)
+    before = stored_files()
+    source = reader(mp4_bytes() + bytes(5 * uploads.MB))
+    with pytest.raises(ValidationError, match="larger than 3 MB"):
+        uploads.upload_media(session, team_id=crew.team.id, actor_id=crew.editor.id, file=source)
+    assert source.tell() < 5 * uploads.MB, "kept reading past the limit"
+    assert stored_files() == before
+    assert session.exec(select(Media)).all() == []
 
 
 @pytest.mark.parametrize("data, name", [

@@ -111,6 +111,7 @@ class FakeUpload:
 @pytest.fixture(autouse=True)
 def fresh_realtime_registry(monkeypatch):
     monkeypatch.setattr(clients, "_clients", defaultdict(set))
+    monkeypatch.setattr(realtime, "_members", {}, raising=False)
 
 
 @pytest.fixture
@@ -527,6 +528,60 @@ def test_a_posts_event_refreshes_the_open_calendar_without_a_reload(ada):
         session.exec(select(Post).where(Post.id == post_id)).one().status = "failed"
     asyncio.run(realtime._deliver(FakeApp(root), {**event, "data": {"team_id": 999999, "post_ids": [post_id]}}))
     assert cal.panel.status == "published"
+
+
+def test_a_status_change_in_a_team_of_800_is_announced_and_reaches_a_member_s_open_calendar(ada):
+    """The event names the team, not its 800 members (that list would not fit in a NOTIFY
+    payload and would fail the publisher's transaction); the listener looks the members up."""
+    import psycopg
+    from sqlalchemy import insert
+
+    from socialhub.core import db, events
+    from socialhub.identity.models import User
+
+    team_id = personal_team(ada)
+    with session_scope() as session:
+        # Ids as a long-running instance has them (eight digits): 800 of them are over 8 kB.
+        ids = session.execute(insert(User).returning(User.id), [
+            {"id": 10_000_000 + i, "email": f"member{i}@example.com", "name": f"Member {i}", "password_hash": "!",
+             "timezone": "UTC", "theme": "system", "is_demo": False} for i in range(799)]).scalars().all()
+        session.execute(insert(TeamMember), [{"team_id": team_id, "user_id": i, "role": "viewer"} for i in ids])
+    with session_scope() as session:
+        assert len(teams.team_member_ids(session, team_id=team_id)) == 800
+    post_id = scheduled_post(ada, future(1))
+    root = State(_reflex_internal_init=True)
+    root.router_data = root._update_router_vars({
+        "headers": {"cookie": f"sh_session={login_token(ada)}", "origin": "http://localhost:3000"}, "ip": "1.2.3.4",
+        "token": "client-token-1", "sid": "sid-1", "pathname": "/schedule", "asPath": "/schedule", "query": {}}, {})
+    root.get_substate(AppState.get_full_name().split(".")).guard()
+    cal = root.get_substate(ScheduleState.get_full_name().split("."))
+    cal.load()
+    cal.open_post(post_id)
+    assert cal.panel.status == "scheduled"
+
+    with psycopg.connect(db.libpq_url(db.database_url()), autocommit=True) as listener:
+        listener.execute(f"LISTEN {events.CHANNEL}")
+        with session_scope() as session:  # the publisher's transaction
+            for target in session.exec(select(PostTarget).where(PostTarget.post_id == post_id)):
+                target.status, target.url, target.platform_post_id = "published", "https://example.com/p/2", "2"
+                session.add(target)
+            changes = status.refresh_post_statuses(session, post_ids=[post_id])
+            status.announce(session, team_post_ids={team_id: [post_id]}, changes=changes)
+        notes = list(listener.notifies(timeout=5, stop_after=1))
+    assert len(notes) == 1 and len(notes[0].payload) < 1000
+    event = events.parse(notes[0].payload)
+    assert event["team_ids"] == [team_id] and event["user_ids"] == []
+    asyncio.run(realtime._deliver(FakeApp(root), event))
+    assert cal.panel.status == "published" and cal.panel.targets[0].url == "https://example.com/p/2"
+
+
+def test_an_event_for_more_users_than_one_notify_holds_is_split():
+    from socialhub.core import events
+
+    parts = events.payloads(kind="timeline", user_ids=range(1_000_000, 1_003_000), data={"post_ids": [1, 2]})
+    assert len(parts) > 1 and all(len(p.encode()) <= events.MAX_PAYLOAD_BYTES for p in parts)
+    users = [u for p in parts for u in events.parse(p)["user_ids"]]
+    assert users == list(range(1_000_000, 1_003_000))
 
 
 # ---- accounts -----------------------------------------------------------------------------------

@@ -286,3 +286,36 @@ def test_recurrence_stops_at_its_end_and_when_cancelled(session, crew):
     assert timing.materialize_recurrences(now=start + timedelta(days=13, hours=12)) == []
     with pytest.raises(ValidationError):
         timing.set_recurrence(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, every=0, unit="day")
+
+
+def test_a_daily_0230_series_is_0330_on_the_spring_forward_night_only(session, crew):
+    """Europe/Berlin skips 02:00-03:00 on the last Sunday of March (2027-03-28): that night's
+    occurrence moves forward to 03:30, and the series is at 02:30 again the next day."""
+    berlin = ZoneInfo("Europe/Berlin")
+    wall = time(2, 30)
+    at = times.to_utc("2027-03-27T02:30", "Europe/Berlin")
+    night = times.next_occurrence(at, every=1, unit="day", timezone="Europe/Berlin", wall_time=wall)
+    after = times.next_occurrence(night, every=1, unit="day", timezone="Europe/Berlin", wall_time=wall)
+    assert night.astimezone(berlin).replace(tzinfo=None) == datetime(2027, 3, 28, 3, 30)
+    assert after.astimezone(berlin).replace(tzinfo=None) == datetime(2027, 3, 29, 2, 30)
+
+    hub = hub_account(session, crew)
+    post = draft(session, crew, [hub], "Night owl")
+    first = local("Europe/Berlin", 2027, 3, 26, 2, 30).astimezone(UTC)
+    timing.schedule_post(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id,
+                         when="2027-03-26T02:30", timezone="Europe/Berlin")
+    timing.set_recurrence(session, team_id=crew.team.id, actor_id=crew.owner.id, post_id=post.id, every=1, unit="day")
+    session.commit()
+    stored = session.get(Post, post.id)
+    assert stored.scheduled_at == first and stored.recurrence_local_time == wall
+    # The calendar's projection follows the same rule.
+    projected = list(times.projected_occurrences(stored, start=first, end=first + timedelta(days=5)))
+    made = []
+    for day in range(4):  # the scheduler runs each day, an hour before the occurrence
+        made += timing.materialize_recurrences(now=first + timedelta(days=day, hours=23))
+    session.expire_all()
+    local_times = [session.get(Post, i).scheduled_at.astimezone(berlin).replace(tzinfo=None) for i in made]
+    assert local_times == [datetime(2027, 3, 27, 2, 30), datetime(2027, 3, 28, 3, 30),
+                           datetime(2027, 3, 29, 2, 30), datetime(2027, 3, 30, 2, 30)]
+    assert [p.astimezone(berlin).replace(tzinfo=None) for p in projected[:4]] == local_times
+    assert session.get(Post, post.id).recurrence_next_at.astimezone(berlin).replace(tzinfo=None) == datetime(2027, 3, 31, 2, 30)

@@ -12,6 +12,8 @@ Contract of `publish`:
   platform side);
 - after `UnknownOutcomeError` the caller must call `find_existing` first, and only publish
   again when it returns None (or a result with `complete=False`, passing its ids back).
+  `since` is when the first attempt started: adapters that match by text ignore posts created
+  before it (minus `CLOCK_SKEW`), so last week's copy of a recurring post is not "found".
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import html
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import ClassVar, Iterable, Sequence
 
 from socialhub.channels.adapters.exceptions import NotSupported, ValidationError
@@ -37,6 +39,8 @@ from socialhub.channels.adapters.types import (
 )
 
 MB = 1024 * 1024
+# How far a platform's clock (its `created_at`) may be behind ours when matching by time.
+CLOCK_SKEW = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ class PlatformAdapter(ABC):
     counts_graphemes: ClassVar[bool] = False
     # True when the platform itself refuses a second copy of the same post (Mastodon key, Bluesky rkey).
     platform_idempotency: ClassVar[bool] = False
+    # True when `find_existing` looks for the post by its text in a timeline (which may lag).
+    matches_by_text: ClassVar[bool] = False
 
     # -- metadata -----------------------------------------------------------------------------
 
@@ -132,8 +138,12 @@ class PlatformAdapter(ABC):
         """Delete a post this account published."""
 
     @abstractmethod
-    def find_existing(self, account: AccountCredentials, post: PublishRequest) -> PublishResult | None:
-        """The post if an earlier attempt did publish it (used after `UnknownOutcomeError`)."""
+    def find_existing(self, account: AccountCredentials, post: PublishRequest, *, since: datetime | None = None) -> PublishResult | None:
+        """The post if an earlier attempt did publish it (used after `UnknownOutcomeError`).
+
+        `since`: when the first attempt that may have reached the platform started. Posts created
+        before `since - CLOCK_SKEW` are never a match (None: no time window).
+        """
 
     # -- analytics / inbox (the analytics issue implements these) -----------------------------
 
@@ -252,6 +262,38 @@ class TimelineEntry:
     text: str
     reply_to: str | None = None
     url: str | None = None
+    created_at: datetime | None = None  # None: the timeline did not say
+
+
+def parse_platform_time(value: object) -> datetime | None:
+    """A timeline's creation time as an aware datetime: ISO 8601 (`Z`, `+0000`, `+00:00`) or
+    epoch milliseconds (LinkedIn). None when missing or unreadable."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, (int, float)):
+            return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        text = str(value).strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        elif re.search(r"[+-]\d{4}$", text):
+            text = f"{text[:-2]}:{text[-2:]}"
+        parsed = datetime.fromisoformat(text)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def created_since(entries: Iterable[TimelineEntry], since: datetime | None, *, skew: timedelta = CLOCK_SKEW) -> list[TimelineEntry]:
+    """The entries that may come from an attempt started at `since`: created at or after
+    `since - skew`. Entries without a creation time are kept (nothing says they are older)."""
+    entries = list(entries)
+    if since is None:
+        return entries
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    cutoff = since - skew
+    return [e for e in entries if e.created_at is None or e.created_at >= cutoff]
 
 
 def match_thread(
@@ -260,13 +302,15 @@ def match_thread(
     *,
     html_content: bool = False,
     trailing_link_ok: bool = False,
+    since: datetime | None = None,
 ) -> list[TimelineEntry]:
     """The longest chain of `entries` whose texts are `texts` in order, each replying to the last.
 
     Returns [] when the first text is not found. Newest entries should come first (the usual
-    timeline order) so that the most recent copy wins.
+    timeline order) so that the most recent copy wins. With `since`, entries created before
+    `since - CLOCK_SKEW` never match (an older post with the same text is not this one).
     """
-    entries = list(entries)
+    entries = created_since(entries, since)
 
     def same(entry: TimelineEntry, text: str) -> bool:
         return texts_match(entry.text, text, html_content=html_content, trailing_link_ok=trailing_link_ok)

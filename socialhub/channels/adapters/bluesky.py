@@ -1,7 +1,7 @@
 """Bluesky, through the AT Protocol's XRPC API on the account's PDS.
 
 Idempotency: every post record is created with a record key (`rkey`) derived from the post's
-idempotency key (`tid_for_key`), so a second attempt targets the same record. The PDS refuses
+scheduled time and idempotency key (`tid_for`), so a second attempt targets the same record. The PDS refuses
 to create a record whose key exists (today with a bare 500, see bluesky-social/atproto#3718;
 newer PDS versions with an explicit error), so on any failed create the adapter reads that
 record back and, if it is there, reports it as published instead of failing. A thread resumes
@@ -10,6 +10,16 @@ the same way: parts already created are found, missing ones are created.
 Rich text: links, mentions and hashtags become facets whose ranges are UTF-8 *byte* offsets.
 Mentions are resolved to DIDs with com.atproto.identity.resolveHandle; a handle that does not
 resolve is left as plain text.
+
+Record keys are TIDs (atproto.com/specs/tid: a 64-bit integer, top bit 0, 53 bits of
+microseconds since 1970, 10 bits of clock id, 13 characters of base32-sortable): the time is the
+post's scheduled second plus an offset within that second, and the clock id, both from a hash of
+the idempotency key (30 bits, so posts due in the same second on one account do not collide);
+thread part `i` is `i` microseconds after the first, so a thread's records list in order.
+
+The PDS a login answer names (its DID document) is where every later request goes: it is
+checked with one request there (getSession) before the login counts, so an address the egress
+client refuses fails the login instead of being stored.
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ from socialhub.channels.adapters.exceptions import (
 )
 from socialhub.channels.adapters.http import ApiClient, response_json, retry_after_seconds
 from socialhub.channels.adapters.oauth import jwt_expiry
-from socialhub.channels.adapters.text import count_bluesky, find_urls, graphemes
+from socialhub.channels.adapters.text import clean_url, count_bluesky, find_urls, graphemes
 from socialhub.channels.adapters.types import (
     AccountCredentials,
     MediaItem,
@@ -53,28 +63,51 @@ _NOT_FOUND_ERRORS = frozenset({"RecordNotFound"})
 
 # TIDs: 13 characters of base32-sortable; 53 bits of microseconds since 1970, then 10 bits of clock id.
 _S32 = "234567abcdefghijklmnopqrstuvwxyz"
-_TID_EPOCH_US = int(datetime(2023, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
-_TID_WINDOW_US = 1 << 45  # about 13 months: hashed timestamps stay plausible (2023-2024)
+_TID_SPREAD_US = 1_000_000  # posts due in the same second are spread over it by their key
+# Record keys of posts sent before TIDs followed the scheduled time (hashed into 2023-2024):
+# `find_existing` still looks for them, so a post sent then and unconfirmed is not sent again.
+_LEGACY_EPOCH_US = int(datetime(2023, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
+_LEGACY_WINDOW_US = 1 << 45
+_LEGACY_KEYS_UNTIL = datetime(2027, 1, 1, tzinfo=UTC)  # no post due later was sent with them: drop then
 
 _MENTION = re.compile(r"(?:^|(?<=[\s(]))@([a-zA-Z0-9](?:[a-zA-Z0-9\-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9\-]*[a-zA-Z0-9])?)+)")
 _HASHTAG = re.compile(r"(?:^|(?<=\s))[#\uff03]([^\s#\uff03]+)")
 _MAX_TAG_GRAPHEMES = 64
 
 
-def tid_for_key(key: str) -> str:
-    """A valid TID record key that is always the same for the same idempotency key.
-
-    The timestamp and clock-id bits come from a SHA-256 of the key (55 bits), kept inside a
-    window after 2023-01-01 so the key reads as an ordinary past TID.
-    """
-    number = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
-    timestamp_us = _TID_EPOCH_US + (number >> 10) % _TID_WINDOW_US
-    value = (timestamp_us << 10) | (number & 0x3FF)
+def tid(timestamp_us: int, clock_id: int) -> str:
+    """The TID of a time (microseconds since 1970) and a clock id (0-1023)."""
+    value = ((timestamp_us & ((1 << 53) - 1)) << 10) | (clock_id & 0x3FF)
     chars = []
     for _ in range(13):
         chars.append(_S32[value & 31])
         value >>= 5
     return "".join(reversed(chars))
+
+
+def _key_number(key: str) -> int:
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
+
+
+def tid_for(key: str, scheduled_at: datetime | None, index: int = 0) -> str:
+    """The record key of part `index` of the post with idempotency key `key`: the same on every
+    attempt, increasing with `index`, and near the post's scheduled time.
+
+    The time is `scheduled_at`'s second plus an offset in that second, the clock id the low 10
+    bits of the same hash of `key`. Without a scheduled time (callers that have none) the time
+    is the hash's alone, as before: still the same on every attempt.
+    """
+    number = _key_number(key)
+    if scheduled_at is None:
+        return tid(_LEGACY_EPOCH_US + (number >> 10) % _LEGACY_WINDOW_US + index, number)
+    second = int(scheduled_at.timestamp() // 1)
+    return tid(second * 1_000_000 + (number >> 10) % _TID_SPREAD_US + index, number)
+
+
+def _legacy_tid(key: str) -> str:
+    """The record key posts got before `tid_for` (one hash of each part's own key)."""
+    number = _key_number(key)
+    return tid(_LEGACY_EPOCH_US + (number >> 10) % _LEGACY_WINDOW_US, number)
 
 
 @dataclass(frozen=True)
@@ -275,11 +308,16 @@ class BlueskyAdapter(PlatformAdapter):
         return self._tokens(body, account.base_url)
 
     def _tokens(self, body: dict[str, Any], base_url: str | None) -> OAuthTokens:
+        """The session in a login or refresh answer; a PDS it names (other than the server asked)
+        is checked with getSession there first, through the egress client like every request."""
         pds = base_url
         for service in (body.get("didDoc") or {}).get("service", []) or []:
             if service.get("id", "").endswith("#atproto_pds") and service.get("serviceEndpoint"):
-                pds = service["serviceEndpoint"]
-        return OAuthTokens(
+                pds = clean_url(service["serviceEndpoint"])
+                if pds is None:
+                    raise PlatformError("the login answer names a PDS that is not a web address", False,
+                                        platform=self.name)
+        tokens = OAuthTokens(
             access_token=body["accessJwt"],
             refresh_token=body.get("refreshJwt"),
             expires_at=jwt_expiry(body["accessJwt"]),
@@ -287,6 +325,9 @@ class BlueskyAdapter(PlatformAdapter):
             handle=body.get("handle"),
             base_url=pds,
         )
+        if pds and pds.rstrip("/") != (base_url or self.base_url).rstrip("/"):
+            self._request("GET", "com.atproto.server.getSession", token=tokens.access_token, base_url=pds)
+        return tokens
 
     def resolve_handle(self, account: AccountCredentials, handle: str) -> str | None:
         """The DID of `handle`, or None when it does not resolve."""
@@ -315,7 +356,7 @@ class BlueskyAdapter(PlatformAdapter):
                 ref = self._create_post(
                     account,
                     did,
-                    rkey=tid_for_key(post.part_key(index)),
+                    rkey=tid_for(post.idempotency_key, post.scheduled_at, index),
                     text=part.text,
                     media=part.media,
                     language=post.language,
@@ -335,7 +376,7 @@ class BlueskyAdapter(PlatformAdapter):
                 comment = self._create_post(
                     account,
                     did,
-                    rkey=tid_for_key(f"{post.idempotency_key}#comment"),
+                    rkey=self._comment_key(post),
                     text=post.first_comment,
                     media=(),
                     language=post.language,
@@ -355,22 +396,40 @@ class BlueskyAdapter(PlatformAdapter):
             json={"repo": self._did(account), "collection": uri.collection, "rkey": uri.rkey},
         )
 
-    def find_existing(self, account: AccountCredentials, post: PublishRequest) -> PublishResult | None:
+    def find_existing(self, account: AccountCredentials, post: PublishRequest, *, since: datetime | None = None) -> PublishResult | None:  # noqa: ARG002 (record keys, not time)
         did = self._did(account)
-        found: list[_Ref] = []
-        for index in range(len(post.parts)):
-            record = self.get_record(account, did, tid_for_key(post.part_key(index)))
-            if record is None:
-                break
-            found.append(_Ref(record["uri"], record["cid"], existed=True))
+        parts = range(len(post.parts))
+        keys = [tid_for(post.idempotency_key, post.scheduled_at, index) for index in parts]
+        comment_key = self._comment_key(post)
+        found = self._records(account, did, keys)
+        legacy = [_legacy_tid(post.part_key(index)) for index in parts]
+        may_be_legacy = post.scheduled_at is None or post.scheduled_at < _LEGACY_KEYS_UNTIL
+        if not found and may_be_legacy and legacy != keys:  # sent before keys followed the time?
+            found = self._records(account, did, legacy)
+            comment_key = _legacy_tid(f"{post.idempotency_key}#comment")
         if not found:
             return None
         complete = len(found) == len(post.parts)
         comment_id = None
         if complete and post.first_comment:
-            comment = self.get_record(account, did, tid_for_key(f"{post.idempotency_key}#comment"))
+            comment = self.get_record(account, did, comment_key)
             comment_id = comment["uri"] if comment else None
         return self._result(did, found, complete=complete, first_comment_id=comment_id)
+
+    def _records(self, account: AccountCredentials, did: str, keys: list[str]) -> list[_Ref]:
+        """The records with these keys, in order, up to the first missing one."""
+        found: list[_Ref] = []
+        for key in keys:
+            record = self.get_record(account, did, key)
+            if record is None:
+                break
+            found.append(_Ref(record["uri"], record["cid"], existed=True))
+        return found
+
+    @staticmethod
+    def _comment_key(post: PublishRequest) -> str:
+        """The first comment's record key: right after the thread's last part."""
+        return tid_for(post.idempotency_key, post.scheduled_at, len(post.parts))
 
     def get_record(self, account: AccountCredentials, repo: str, rkey: str, collection: str = POST_COLLECTION) -> dict[str, Any] | None:
         """The record (`uri`, `cid`, `value`), or None when it does not exist."""

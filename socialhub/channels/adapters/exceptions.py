@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from socialhub.channels.adapters.text import clean_id, clean_message
+
 if TYPE_CHECKING:
     from socialhub.channels.adapters.types import PublishResult
 
@@ -37,12 +39,13 @@ class PlatformError(Exception):
         code: str | int | None = None,
         partial: PublishResult | None = None,
     ) -> None:
+        message = clean_message(message)  # often the platform's own words: any server can send anything
         super().__init__(message)
         self.message = message
         self.retryable = self.default_retryable if retryable is None else retryable
         self.platform = platform
         self.status_code = status_code
-        self.code = code
+        self.code = clean_id(code) if isinstance(code, str) else code
         self.partial = partial
 
     def __str__(self) -> str:
@@ -83,5 +86,5 @@ class ValidationError(PlatformError):
     """The post does not fit the platform's limits; nothing was sent."""
 
     def __init__(self, problems: list[str] | tuple[str, ...] | str, **kwargs) -> None:
-        self.problems = (problems,) if isinstance(problems, str) else tuple(problems)
+        self.problems = tuple(clean_message(p) for p in ((problems,) if isinstance(problems, str) else problems))
         super().__init__("; ".join(self.problems), False, **kwargs)

@@ -12,11 +12,13 @@ No idempotency key: `find_existing` matches the text among the Page's latest pos
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import json
 from typing import Any
 from urllib.parse import urlencode
 
-from socialhub.channels.adapters.base import match_thread, MB, PlatformLimits, TimelineEntry
+from socialhub.channels.adapters.base import match_thread, MB, parse_platform_time, PlatformLimits, TimelineEntry
 from socialhub.channels.adapters.exceptions import AuthError, PlatformError
 from socialhub.channels.adapters.graph import GraphAdapter
 from socialhub.channels.adapters.oauth import tokens_from
@@ -149,15 +151,16 @@ class FacebookAdapter(GraphAdapter):
     def delete(self, account: AccountCredentials, platform_post_id: str) -> None:
         self._request("DELETE", platform_post_id, token=account.access_token)
 
-    def find_existing(self, account: AccountCredentials, post: PublishRequest) -> PublishResult | None:
+    def find_existing(self, account: AccountCredentials, post: PublishRequest, *, since: datetime | None = None) -> PublishResult | None:
         body = self._request(
             "GET",
             f"{self._user_id(account)}/feed",
             token=account.access_token,
             params={"fields": "id,message,permalink_url,created_time", "limit": 25},
         ).json()
-        entries = [TimelineEntry(str(p["id"]), p.get("message") or "", None, p.get("permalink_url")) for p in body.get("data", [])]
-        chain = match_thread(entries, [post.text])
+        entries = [TimelineEntry(str(p["id"]), p.get("message") or "", None, p.get("permalink_url"), parse_platform_time(p.get("created_time")))
+                   for p in body.get("data", [])]
+        chain = match_thread(entries, [post.text], since=since)
         if not chain:
             return None
         return PublishResult(

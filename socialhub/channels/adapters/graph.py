@@ -144,6 +144,7 @@ def classify_graph_error(response: httpx.Response, message: str) -> PlatformErro
 class GraphAdapter(PlatformAdapter):
     """Base for Graph API platforms: one `_request`, token handling, container polling."""
 
+    matches_by_text = True  # find_existing looks for the text among the latest posts
     default_base_url: str
     default_api_version: str
 
@@ -188,13 +189,15 @@ class GraphAdapter(PlatformAdapter):
         base_url: str | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Every Graph call: versioned path, `access_token` as a form field (POST) or query parameter."""
+        """Every Graph call: versioned path, the token in an `Authorization: Bearer` header.
+
+        Never as an `access_token` query parameter: URLs end up in access logs and proxies.
+        """
         path = f"/{self.api_version}/{path.lstrip('/')}" if versioned else f"/{path.lstrip('/')}"
         params = dict(params or {})
-        if method.upper() == "POST":
-            data = {**(data or {}), **({"access_token": token} if token else {})}
-        elif token:
-            params["access_token"] = token
+        params.pop("access_token", None)
+        if token:
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), "Authorization": f"Bearer {token}"}
         return self._http.request(method, path, base_url=base_url, params=params or None, data=data, **kwargs)
 
     def _user_id(self, account: AccountCredentials) -> str:

@@ -13,12 +13,14 @@ Instagram needs media on every post, has no threads, and its API cannot delete p
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import re
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
-from socialhub.channels.adapters.base import match_thread, MB, PlatformLimits, TimelineEntry
+from socialhub.channels.adapters.base import match_thread, MB, parse_platform_time, PlatformLimits, TimelineEntry
 from socialhub.channels.adapters.exceptions import AuthError, NotSupported, PlatformError
 from socialhub.channels.adapters.graph import GraphAdapter
 from socialhub.channels.adapters.oauth import tokens_from
@@ -175,15 +177,16 @@ class InstagramAdapter(GraphAdapter):
     def delete(self, account: AccountCredentials, platform_post_id: str) -> None:
         raise NotSupported("the Instagram API cannot delete posts; delete it in the Instagram app", platform=self.name)
 
-    def find_existing(self, account: AccountCredentials, post: PublishRequest) -> PublishResult | None:
+    def find_existing(self, account: AccountCredentials, post: PublishRequest, *, since: datetime | None = None) -> PublishResult | None:
         body = self._request(
             "GET",
             f"{self._user_id(account)}/media",
             token=account.access_token,
             params={"fields": "id,caption,permalink,timestamp", "limit": 25},
         ).json()
-        entries = [TimelineEntry(str(m["id"]), m.get("caption") or "", None, m.get("permalink")) for m in body.get("data", [])]
-        chain = match_thread(entries, [post.text])
+        entries = [TimelineEntry(str(m["id"]), m.get("caption") or "", None, m.get("permalink"), parse_platform_time(m.get("timestamp")))
+                   for m in body.get("data", [])]
+        chain = match_thread(entries, [post.text], since=since)
         if not chain:
             return None
         return PublishResult(platform_post_id=chain[0].id, url=chain[0].url, thread_post_ids=(chain[0].id,), already_existed=True)

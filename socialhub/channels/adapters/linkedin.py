@@ -13,6 +13,8 @@ duplicate of urn:li:share:…", 422), which the adapter reports as the existing 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import re
 import time
 from dataclasses import replace
@@ -21,7 +23,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from socialhub.channels.adapters.base import match_thread, MB, PlatformAdapter, PlatformLimits, TimelineEntry
+from socialhub.channels.adapters.base import match_thread, MB, parse_platform_time, PlatformAdapter, PlatformLimits, TimelineEntry
 from socialhub.channels.adapters.exceptions import AuthError, MediaRejectedError, PlatformError
 from socialhub.channels.adapters.http import ApiClient, response_json
 from socialhub.channels.adapters.oauth import classify_token_error, oauth_error_message, tokens_from
@@ -76,6 +78,7 @@ class LinkedInAdapter(PlatformAdapter):
     # -- metadata -----------------------------------------------------------------------------
 
     name = "linkedin"
+    matches_by_text = True  # find_existing looks for the text in the account's timeline
     display_name = "LinkedIn"
 
     _LIMITS = PlatformLimits(
@@ -240,7 +243,7 @@ class LinkedInAdapter(PlatformAdapter):
             headers={"X-RestLi-Method": "DELETE"},
         )
 
-    def find_existing(self, account: AccountCredentials, post: PublishRequest) -> PublishResult | None:
+    def find_existing(self, account: AccountCredentials, post: PublishRequest, *, since: datetime | None = None) -> PublishResult | None:
         """Look through the author's 20 latest posts for this text."""
         body = self._request(
             "GET",
@@ -249,8 +252,10 @@ class LinkedInAdapter(PlatformAdapter):
             params={"author": self._author(account), "q": "author", "count": 20, "sortBy": "LAST_MODIFIED"},
             headers={"X-RestLi-Method": "FINDER"},
         ).json()
-        entries = [TimelineEntry(e["id"], from_little_text(e.get("commentary", ""))) for e in body.get("elements", [])]
-        chain = match_thread(entries, [post.text])
+        entries = [TimelineEntry(e["id"], from_little_text(e.get("commentary", "")),
+                                 created_at=parse_platform_time(e.get("createdAt") or e.get("publishedAt")))
+                   for e in body.get("elements", [])]
+        chain = match_thread(entries, [post.text], since=since)
         if not chain:
             return None
         return PublishResult(platform_post_id=chain[0].id, url=self._url(chain[0].id), thread_post_ids=(chain[0].id,), already_existed=True)

@@ -10,6 +10,8 @@ them back as `MastodonAdapter(limits=…)` (the service caches them per instance
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import time
 from dataclasses import replace
 from typing import Any
@@ -17,7 +19,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from socialhub.channels.adapters.base import match_thread, MB, PlatformAdapter, PlatformLimits, TimelineEntry
+from socialhub.channels.adapters.base import match_thread, MB, parse_platform_time, PlatformAdapter, PlatformLimits, TimelineEntry
 from socialhub.channels.adapters.exceptions import AuthError, MediaRejectedError, PlatformError
 from socialhub.channels.adapters.http import ApiClient, response_json
 from socialhub.channels.adapters.oauth import classify_token_error, new_state, pkce_pair, tokens_from
@@ -74,6 +76,7 @@ class MastodonAdapter(PlatformAdapter):
     # -- metadata -----------------------------------------------------------------------------
 
     name = "mastodon"
+    matches_by_text = True  # find_existing looks for the text in the account's timeline
     display_name = "Mastodon"
     counts_graphemes = True
     platform_idempotency = True
@@ -298,20 +301,21 @@ class MastodonAdapter(PlatformAdapter):
     def delete(self, account: AccountCredentials, platform_post_id: str) -> None:
         self._request("DELETE", f"/api/v1/statuses/{platform_post_id}", account=account)
 
-    def find_existing(self, account: AccountCredentials, post: PublishRequest) -> PublishResult | None:
+    def find_existing(self, account: AccountCredentials, post: PublishRequest, *, since: datetime | None = None) -> PublishResult | None:
         """Look for the post among the account's 40 most recent statuses, by text."""
         account_id = account.account_id or str(self.verify_credentials(account)["id"])
         statuses = self._request(
             "GET", f"/api/v1/accounts/{account_id}/statuses", account=account, params={"limit": 40}
         ).json()
         entries = [
-            TimelineEntry(str(s["id"]), s.get("content") or "", s.get("in_reply_to_id") and str(s["in_reply_to_id"]), s.get("url"))
+            TimelineEntry(str(s["id"]), s.get("content") or "", s.get("in_reply_to_id") and str(s["in_reply_to_id"]), s.get("url"),
+                          parse_platform_time(s.get("created_at")))
             for s in statuses
             if not s.get("reblog")
         ]
         if post.reply_to is None:
             entries = [e for e in entries if e.reply_to is None or e.reply_to in {x.id for x in entries}]
-        chain = match_thread(entries, [p.text for p in post.parts], html_content=True)
+        chain = match_thread(entries, [p.text for p in post.parts], html_content=True, since=since)
         if not chain:
             return None
         return PublishResult(

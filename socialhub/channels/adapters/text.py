@@ -7,9 +7,14 @@
 - Mastodon: grapheme clusters, where a URL (with its scheme) counts 23 and a remote mention
   `@user@server` counts only `@user`.
 
-Grapheme clusters come from the `regex` package (`\\X`, full Unicode rules) when it is
-installed; otherwise from a small approximation of UAX #29 built on `unicodedata`, which
-handles combining marks, ZWJ emoji sequences, skin tones, flags, keycaps, tags and Hangul.
+Grapheme clusters come from the `regex` package (`\\X`, the full Unicode rules); there is no
+second implementation.
+
+Cleaning what platforms send (`clean_text`, `clean_id`, `clean_url`, `clean_name`,
+`clean_message`): any server can answer anything (a Mastodon instance is whoever runs it), so
+every platform-sourced string an adapter puts into a result or an error goes through one of
+these: NUL, the other C0 control characters except \\n and \\t, and lone surrogates are
+removed, and the length is capped.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-try:  # `regex` knows the full grapheme cluster rules; it is optional.
-    import regex as _regex
-except ImportError:  # pragma: no cover - exercised only where regex is missing
-    _regex = None
+import regex
+
+MESSAGE_MAX = 1000  # error messages and warnings
+ID_MAX = 255  # platform ids (posts, accounts, messages)
+URL_MAX = 2000
+NAME_MAX = 200  # handles and display names
 
 X_URL_LENGTH = 23
 MASTODON_URL_LENGTH = 23
@@ -94,95 +101,59 @@ def _trimmed(text: str, start: int, end: int) -> UrlMatch:
 # ---------------------------------------------------------------------------------------------
 
 
+_GRAPHEME = regex.compile(r"\X")
+
+
 def graphemes(text: str) -> list[str]:
     """`text` split into user-perceived characters (extended grapheme clusters)."""
-    if _regex is not None:
-        return _regex.findall(r"\X", text)
-    return _approximate_graphemes(text)
+    return _GRAPHEME.findall(text)
 
 
 def count_graphemes(text: str) -> int:
     return len(graphemes(text))
 
 
-def _is_extend(cp: int) -> bool:
-    if cp == 0x200D or 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF:
-        return True
-    if 0x1F3FB <= cp <= 0x1F3FF or 0xE0020 <= cp <= 0xE007F or cp == 0x20E3:
-        return True
-    return unicodedata.category(chr(cp)) in ("Mn", "Me", "Mc")
+# ---------------------------------------------------------------------------------------------
+# Cleaning platform-sourced strings
+# ---------------------------------------------------------------------------------------------
+
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff]")
 
 
-_PICTOGRAPHIC_RANGES = (
-    (0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x2300, 0x23FF), (0x2B00, 0x2BFF), (0x2190, 0x21FF),
-    (0x00A9, 0x00A9), (0x00AE, 0x00AE), (0x203C, 0x203C), (0x2049, 0x2049), (0x2122, 0x2122),
-    (0x2139, 0x2139), (0x3030, 0x3030), (0x303D, 0x303D), (0x3297, 0x3297), (0x3299, 0x3299),
-)
+def clean_text(value: object, limit: int) -> str:
+    """The one cleaner: `value` as text without NUL, C0 controls (\\n and \\t stay) or lone
+    surrogates, cut to at most `limit` characters (the cut marked with "…")."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > 2 * limit:
+        text = text[: 2 * limit]  # never scan a megabyte to keep a thousand characters
+    text = _UNSAFE.sub("", text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
 
 
-def _is_pictographic(cp: int) -> bool:
-    return any(start <= cp <= end for start, end in _PICTOGRAPHIC_RANGES)
+def clean_message(value: object) -> str:
+    return clean_text(value, MESSAGE_MAX)
 
 
-def _is_regional_indicator(cp: int) -> bool:
-    return 0x1F1E6 <= cp <= 0x1F1FF
+def clean_id(value: object) -> str | None:
+    return None if value is None else clean_text(value, ID_MAX)
 
 
-def _hangul_type(cp: int) -> str | None:
-    if 0x1100 <= cp <= 0x115F or 0xA960 <= cp <= 0xA97C:
-        return "L"
-    if 0x1160 <= cp <= 0x11A7 or 0xD7B0 <= cp <= 0xD7C6:
-        return "V"
-    if 0x11A8 <= cp <= 0x11FF or 0xD7CB <= cp <= 0xD7FB:
-        return "T"
-    if 0xAC00 <= cp <= 0xD7A3:
-        return "LV" if (cp - 0xAC00) % 28 == 0 else "LVT"
-    return None
+def clean_name(value: object) -> str | None:
+    return None if value is None else clean_text(value, NAME_MAX)
 
 
-_HANGUL_JOINS = {
-    "L": {"L", "V", "LV", "LVT"},
-    "V": {"V", "T"},
-    "LV": {"V", "T"},
-    "T": {"T"},
-    "LVT": {"T"},
-}
-
-
-def _approximate_graphemes(text: str) -> list[str]:
-    clusters: list[str] = []
-    current = ""
-    previous = -1
-    regional_run = 0
-    for char in text:
-        cp = ord(char)
-        joins = False
-        if current:
-            if previous == 0x0D and cp == 0x0A:
-                joins = True
-            elif previous in (0x0D, 0x0A) or cp in (0x0D, 0x0A):
-                joins = False
-            elif _is_extend(cp):
-                joins = True
-            elif previous == 0x200D and _is_pictographic(cp) and _is_pictographic(ord(current[0])):
-                joins = True  # ZWJ sequence: the next pictograph belongs to the same emoji
-            elif _is_regional_indicator(cp) and _is_regional_indicator(previous) and regional_run % 2 == 1:
-                joins = True
-            else:
-                before, after = _hangul_type(previous), _hangul_type(cp)
-                joins = before is not None and after in _HANGUL_JOINS.get(before, set())
-        if joins:
-            current += char
-        else:
-            if current:
-                clusters.append(current)
-            current = char
-            regional_run = 0
-        regional_run = regional_run + 1 if _is_regional_indicator(cp) else 0
-        previous = cp
-    if current:
-        clusters.append(current)
-    return clusters
+def clean_url(value: object) -> str | None:
+    """A cleaned http(s) URL or path on this site (`/…`, the hub's links), or None for anything
+    else (`javascript:`, `data:`, `//other.host`: not a link to show or follow)."""
+    if value is None:
+        return None
+    text = clean_text(value, URL_MAX + 1).strip()
+    is_path = text.startswith("/") and not text.startswith("//")
+    if len(text) > URL_MAX or not (is_path or text.lower().startswith(("https://", "http://"))):
+        return None
+    return text
 
 
 # ---------------------------------------------------------------------------------------------

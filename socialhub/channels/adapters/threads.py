@@ -12,11 +12,13 @@ sees top-level posts only, so for a thread it reports the first part with `compl
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
-from socialhub.channels.adapters.base import match_thread, MB, PlatformLimits, TimelineEntry
+from socialhub.channels.adapters.base import match_thread, MB, parse_platform_time, PlatformLimits, TimelineEntry
 from socialhub.channels.adapters.exceptions import AuthError, PlatformError
 from socialhub.channels.adapters.graph import GraphAdapter
 from socialhub.channels.adapters.oauth import tokens_from
@@ -176,15 +178,16 @@ class ThreadsAdapter(GraphAdapter):
     def delete(self, account: AccountCredentials, platform_post_id: str) -> None:
         self._request("DELETE", platform_post_id, token=account.access_token)
 
-    def find_existing(self, account: AccountCredentials, post: PublishRequest) -> PublishResult | None:
+    def find_existing(self, account: AccountCredentials, post: PublishRequest, *, since: datetime | None = None) -> PublishResult | None:
         body = self._request(
             "GET",
             f"{self._user_id(account)}/threads",
             token=account.access_token,
             params={"fields": "id,text,permalink,timestamp", "limit": 25},
         ).json()
-        entries = [TimelineEntry(str(t["id"]), t.get("text") or "", None, t.get("permalink")) for t in body.get("data", [])]
-        chain = match_thread(entries, [post.text])
+        entries = [TimelineEntry(str(t["id"]), t.get("text") or "", None, t.get("permalink"), parse_platform_time(t.get("timestamp")))
+                   for t in body.get("data", [])]
+        chain = match_thread(entries, [post.text], since=since)
         if not chain:
             return None
         return PublishResult(

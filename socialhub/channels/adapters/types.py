@@ -3,6 +3,9 @@
 Everything here is a frozen dataclass with no I/O, so the publishing service can build a
 request from database rows, hand it to any adapter, and store the result without either side
 knowing about the other. Datetimes are always timezone-aware UTC.
+
+What a platform sent is cleaned where it enters these types (`text.clean_*`: no NUL or control
+characters, capped lengths), so no adapter can hand on a hostile server's raw strings.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Literal, Mapping
+
+from socialhub.channels.adapters.text import clean_id, clean_message, clean_name, clean_text, clean_url
 
 Visibility = Literal["public", "unlisted", "followers", "direct"]
 MediaKind = Literal["image", "gif", "video"]
@@ -136,6 +141,8 @@ class PublishRequest:
     `published_part_ids` are ids of parts an earlier attempt already published (from
     `PlatformError.partial` or `find_existing`): publishing continues after them instead of
     posting them again. `options` carries platform-specific settings (documented per adapter).
+    `scheduled_at` is the post's scheduled time, the same on every attempt (never the retry
+    time): Bluesky derives its record keys from it.
     """
 
     text: str
@@ -149,6 +156,7 @@ class PublishRequest:
     media_url_for: Callable[[MediaItem], str] | None = field(default=None, repr=False, compare=False)
     published_part_ids: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
+    scheduled_at: datetime | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "media", tuple(self.media))
@@ -185,6 +193,11 @@ class PublishResult:
     warnings: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        _set(self, platform_post_id=clean_id(self.platform_post_id), url=clean_url(self.url),
+             thread_post_ids=tuple(clean_id(i) for i in self.thread_post_ids),
+             first_comment_id=clean_id(self.first_comment_id), warnings=tuple(clean_message(w) for w in self.warnings))
+
 
 @dataclass(frozen=True)
 class OAuthTokens:
@@ -203,6 +216,10 @@ class OAuthTokens:
     handle: str | None = None
     base_url: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _set(self, account_id=clean_id(self.account_id), handle=clean_name(self.handle),
+             base_url=clean_url(self.base_url) if self.base_url else None)
 
     def to_credentials(self) -> AccountCredentials:
         return AccountCredentials(
@@ -246,12 +263,19 @@ class PostMetrics:
     impressions: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        _set(self, platform_post_id=clean_id(self.platform_post_id))
+
 
 @dataclass(frozen=True)
 class Follower:
     platform_user_id: str
     handle: str | None = None
     display_name: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, platform_user_id=clean_id(self.platform_user_id), handle=clean_name(self.handle),
+             display_name=clean_name(self.display_name))
 
 
 @dataclass(frozen=True)
@@ -269,3 +293,16 @@ class InboxMessage:
     received_at: datetime
     in_reply_to: str | None = None
     kind: Literal["comment", "mention", "direct"] = "comment"
+
+    def __post_init__(self) -> None:
+        _set(self, platform_message_id=clean_id(self.platform_message_id), author_id=clean_id(self.author_id),
+             text=clean_text(self.text, MESSAGE_TEXT_MAX), in_reply_to=clean_id(self.in_reply_to))
+
+
+MESSAGE_TEXT_MAX = 10_000
+
+
+def _set(instance: object, **values: Any) -> None:
+    """Replace fields of a frozen dataclass (in `__post_init__`)."""
+    for name, value in values.items():
+        object.__setattr__(instance, name, value)

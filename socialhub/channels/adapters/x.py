@@ -12,6 +12,8 @@ chunked initialize/append/finalize flow with status polling. Alt text via POST /
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import time
 from dataclasses import replace
 from typing import Any
@@ -19,7 +21,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from socialhub.channels.adapters.base import match_thread, MB, PlatformAdapter, PlatformLimits, TimelineEntry
+from socialhub.channels.adapters.base import match_thread, MB, parse_platform_time, PlatformAdapter, PlatformLimits, TimelineEntry
 from socialhub.channels.adapters.exceptions import AuthError, MediaRejectedError, PlatformError
 from socialhub.channels.adapters.http import ApiClient, response_json
 from socialhub.channels.adapters.oauth import (
@@ -69,6 +71,7 @@ class XAdapter(PlatformAdapter):
     # -- metadata -----------------------------------------------------------------------------
 
     name = "x"
+    matches_by_text = True  # find_existing looks for the text in the account's timeline
     display_name = "X"
 
     _LIMITS = PlatformLimits(
@@ -251,11 +254,11 @@ class XAdapter(PlatformAdapter):
     def delete(self, account: AccountCredentials, platform_post_id: str) -> None:
         self._request("DELETE", f"/2/tweets/{platform_post_id}", account=account)
 
-    def find_existing(self, account: AccountCredentials, post: PublishRequest) -> PublishResult | None:
+    def find_existing(self, account: AccountCredentials, post: PublishRequest, *, since: datetime | None = None) -> PublishResult | None:
         entries = self._recent_tweets(account)
         if post.reply_to is not None:
             entries = [e for e in entries if e.reply_to == post.reply_to or e.reply_to in {x.id for x in entries}]
-        chain = match_thread(entries, [p.text for p in post.parts], trailing_link_ok=True)
+        chain = match_thread(entries, [p.text for p in post.parts], trailing_link_ok=True, since=since)
         if not chain:
             return None
         return PublishResult(
@@ -283,7 +286,7 @@ class XAdapter(PlatformAdapter):
         entries = []
         for tweet in body.get("data") or []:
             replied = next((r["id"] for r in tweet.get("referenced_tweets") or [] if r.get("type") == "replied_to"), None)
-            entries.append(TimelineEntry(tweet["id"], tweet.get("text", ""), replied))
+            entries.append(TimelineEntry(tweet["id"], tweet.get("text", ""), replied, created_at=parse_platform_time(tweet.get("created_at"))))
         return entries
 
     def _url(self, account: AccountCredentials, tweet_id: str) -> str:

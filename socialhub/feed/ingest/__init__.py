@@ -1,7 +1,7 @@
 """Feed integration: fetch, parse, discover, normalise and de-duplicate RSS, Atom and JSON Feed.
 
-Pure integration code (httpx, feedparser, nh3): no models, no Reflex. The feeds service stores
-what these functions return; the scheduler calls the service.
+Pure integration code (httpx, feedparser, nh3): no models, no Reflex. Feed's services (`refresh`,
+`sources`) store what these functions return; the scheduler calls them.
 
 - `fetch_feed` / `fetch_feed_async` / `fetch_many` (fetch.py): conditional GET, manual redirects
   with permanent ones reported, size and time limits, feed discovery on HTML pages, per-host
@@ -32,6 +32,7 @@ from .errors import (
     FeedError,
     FeedHTTPError,
     FeedParseError,
+    FeedRefused,
     FeedTimeout,
     FeedTooLarge,
     FeedTooManyRedirects,
@@ -68,6 +69,7 @@ __all__ = [
     "FeedHTTPError",
     "FeedItem",
     "FeedParseError",
+    "FeedRefused",
     "FeedTimeout",
     "FeedTooLarge",
     "FeedTooManyRedirects",

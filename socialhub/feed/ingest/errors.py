@@ -45,6 +45,17 @@ class FeedTooManyRedirects(FeedError):
     """More redirects than allowed, or a redirect loop."""
 
 
+class FeedRefused(FeedError):
+    """The address (or a redirect, or a feed link found on a page) is on a private, local or
+    reserved network. The message is the same whatever the address and port, so it tells
+    nothing about what listens there."""
+
+    MESSAGE = "SocialHub does not fetch addresses on private or local networks."
+
+    def __init__(self, *, url: str | None = None) -> None:
+        super().__init__(self.MESSAGE, url=url)
+
+
 class FeedConnectionError(FeedError):
     """The server could not be reached (DNS failure, refused or reset connection, TLS error)."""
 

@@ -9,7 +9,9 @@ One fetch, step by step (`fetch_feed`, and the same in `fetch_feed_async`):
    stores it and asks there next time. A temporary hop (302/303/307) anywhere before stops that:
    the old URL stays the one to ask.
 3. The body is read as a stream and abandoned as soon as it passes `max_bytes` (counted after
-   decompression, so a gzip bomb is cut off too) or the request runs past `timeout` seconds.
+   decompression, so a gzip bomb is cut off too). `timeout` is one overall deadline for the
+   whole fetch (every hop, headers and body): a server that sends its headers one byte at a
+   time cannot hold a fetch past it.
 4. An HTML page is searched once for `<link rel="alternate">` feed links; the first is fetched
    (without validators) and reported as `discovered_url`.
 5. The body is parsed (`parse_feed`) unless `parse=False`.
@@ -20,14 +22,20 @@ One fetch, step by step (`fetch_feed`, and the same in `fetch_feed_async`):
 
 `fetch_many` refreshes many feeds at once from asyncio with a global and a per-host limit on
 requests in flight (`HostLimiter`), so one big host is never hit by more than `per_host`
-requests at a time however many of its feeds are due.
+requests at a time however many of its feeds are due; `on_result` hears of each feed as soon
+as it is done, so a caller can store it without waiting for the slowest one.
+
+Every request goes through SocialHub's egress client (`socialhub.core.egress`): an address on
+a private, local or reserved network, reached directly, by a redirect or through a feed link
+on a page, is refused before any connection (`FeedRefused`, one message for every case).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -37,11 +45,14 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from socialhub.core import egress
+
 from .discovery import DocumentKind, discover_feeds, sniff
 from .errors import (
     FeedConnectionError,
     FeedError,
     FeedHTTPError,
+    FeedRefused,
     FeedTimeout,
     FeedTooLarge,
     FeedTooManyRedirects,
@@ -235,11 +246,31 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+class _Clock:
+    """One fetch's overall deadline: `timeout` seconds from its first request, every hop
+    (redirects, the feed a page links to) included."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.ends: float | None = None
+
+    def start(self) -> None:
+        if self.ends is None:
+            self.ends = time.monotonic() + self.timeout
+
+    def remaining(self, url: str) -> float:
+        self.start()
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise _timeout(url, self.timeout)
+        return left
+
+
 class _Reader:
     """Counts bytes and time while a body streams in."""
 
-    def __init__(self, url: str, max_bytes: int, timeout: float, started: float) -> None:
-        self.url, self.max_bytes, self.timeout, self.started = url, max_bytes, timeout, started
+    def __init__(self, url: str, max_bytes: int, clock: _Clock) -> None:
+        self.url, self.max_bytes, self.clock = url, max_bytes, clock
         self.chunks: list[bytes] = []
         self.size = 0
 
@@ -247,12 +278,24 @@ class _Reader:
         self.size += len(chunk)
         if self.size > self.max_bytes:
             raise FeedTooLarge(self.max_bytes, url=self.url)
-        if time.monotonic() - self.started > self.timeout:
-            raise _timeout(self.url, self.timeout)
+        self.clock.remaining(self.url)  # raises once the fetch is past its deadline
         self.chunks.append(chunk)
 
     def content(self) -> bytes:
         return b"".join(self.chunks)
+
+
+def _answered(response: httpx.Response, url: str, redirects: list[Redirect], max_bytes: int,
+              clock: _Clock) -> str | _Body | _Reader:
+    """What a response's status and headers say: the next hop of a redirect (a URL), "not
+    modified" (a `_Body`), or a body to read (a `_Reader`); an error status raises."""
+    if response.status_code in _REDIRECTS:
+        return _next_hop(response, url, redirects)
+    if response.status_code == 304:
+        return _Body(url, 304, response.headers, b"", tuple(redirects))
+    _raise_for_status(response, url)
+    _check_declared_size(response, url, max_bytes)
+    return _Reader(url, max_bytes, clock)
 
 
 def _timeout(url: str, timeout: float) -> FeedTimeout:
@@ -260,6 +303,8 @@ def _timeout(url: str, timeout: float) -> FeedTimeout:
 
 
 def _translate(exc: httpx.HTTPError, url: str, timeout: float) -> FeedError:
+    if egress.is_refusal(exc):
+        return FeedRefused(url=url)
     if isinstance(exc, httpx.TimeoutException):
         return _timeout(url, timeout)
     if isinstance(exc, httpx.DecodingError):
@@ -368,7 +413,7 @@ def fetch_feed(
     _check_url(url)
     started = time.monotonic()
     if client is None:
-        with httpx.Client(timeout=timeout) as own_client:
+        with egress.client(timeout=timeout, total_seconds=timeout) as own_client:
             return _fetch_sync(own_client, url, etag, last_modified, timeout, max_bytes, parse,
                                started)
     return _fetch_sync(client, url, etag, last_modified, timeout, max_bytes, parse, started)
@@ -376,12 +421,13 @@ def fetch_feed(
 
 def _fetch_sync(client: httpx.Client, url: str, etag: str | None, last_modified: str | None,
                 timeout: float, max_bytes: int, parse: bool, started: float) -> FetchResult:
-    body = _get_sync(client, url, _request_headers(etag, last_modified), timeout, max_bytes)
+    clock = _Clock(timeout)
+    body = _get_sync(client, url, _request_headers(etag, last_modified), clock, max_bytes)
     outcome = _finish(url, body, etag=etag, last_modified=last_modified, parse=parse,
                       started=started)
     if isinstance(outcome, FetchResult):
         return outcome
-    feed_body = _get_sync(client, outcome, _request_headers(None, None), timeout, max_bytes)
+    feed_body = _get_sync(client, outcome, _request_headers(None, None), clock, max_bytes)
     try:
         found = _finish(outcome, feed_body, etag=None, last_modified=None, parse=parse,
                         started=started)
@@ -393,29 +439,30 @@ def _fetch_sync(client: httpx.Client, url: str, etag: str | None, last_modified:
     return _with_discovery(url, body, found, outcome)
 
 
-def _get_sync(client: httpx.Client, url: str, headers: dict[str, str], timeout: float,
+def _get_sync(client: httpx.Client, url: str, headers: dict[str, str], clock: _Clock,
               max_bytes: int) -> _Body:
     redirects: list[Redirect] = []
     current = url
     while True:
-        hop_started = time.monotonic()
+        left = clock.remaining(current)
+        if isinstance(client, egress.Client):  # the egress deadline: what is left of the fetch's
+            client.total_seconds = left
         try:
-            with client.stream("GET", current, headers=headers, timeout=timeout,
+            with client.stream("GET", current, headers=headers, timeout=left,
                                follow_redirects=False) as response:
-                if response.status_code in _REDIRECTS:
-                    current = _next_hop(response, current, redirects)
+                step = _answered(response, current, redirects, max_bytes, clock)
+                if isinstance(step, str):
+                    current = step
                     continue
-                if response.status_code == 304:
-                    return _Body(current, 304, response.headers, b"", tuple(redirects))
-                _raise_for_status(response, current)
-                _check_declared_size(response, current, max_bytes)
-                reader = _Reader(current, max_bytes, timeout, hop_started)
+                if isinstance(step, _Body):
+                    return step
+                reader = step
                 for chunk in response.iter_bytes():
                     reader.add(chunk)
                 return _Body(current, response.status_code, response.headers, reader.content(),
                              tuple(redirects))
         except httpx.HTTPError as exc:
-            raise _translate(exc, current, timeout) from exc
+            raise _translate(exc, current, clock.timeout) from exc
 
 
 # --- asynchronous -----------------------------------------------------------------------------
@@ -436,7 +483,7 @@ async def fetch_feed_async(
     _check_url(url)
     started = time.monotonic()
     if client is None:
-        async with httpx.AsyncClient(timeout=timeout) as own_client:
+        async with egress.async_client(timeout=timeout, total_seconds=timeout) as own_client:
             return await _fetch_async(own_client, url, etag, last_modified, timeout, max_bytes,
                                       parse, limiter, started)
     return await _fetch_async(client, url, etag, last_modified, timeout, max_bytes, parse,
@@ -446,13 +493,14 @@ async def fetch_feed_async(
 async def _fetch_async(client: httpx.AsyncClient, url: str, etag: str | None,
                        last_modified: str | None, timeout: float, max_bytes: int, parse: bool,
                        limiter: HostLimiter | None, started: float) -> FetchResult:
-    body = await _get_async(client, url, _request_headers(etag, last_modified), timeout,
+    clock = _Clock(timeout)
+    body = await _get_async(client, url, _request_headers(etag, last_modified), clock,
                             max_bytes, limiter)
     outcome = await _finish_async(url, body, etag=etag, last_modified=last_modified,
                                   parse=parse, started=started)
     if isinstance(outcome, FetchResult):
         return outcome
-    feed_body = await _get_async(client, outcome, _request_headers(None, None), timeout,
+    feed_body = await _get_async(client, outcome, _request_headers(None, None), clock,
                                  max_bytes, limiter)
     try:
         found = await _finish_async(outcome, feed_body, etag=None, last_modified=None,
@@ -480,33 +528,32 @@ async def _finish_async(url: str, body: _Body, *, etag: str | None, last_modifie
 
 
 async def _get_async(client: httpx.AsyncClient, url: str, headers: dict[str, str],
-                     timeout: float, max_bytes: int, limiter: HostLimiter | None) -> _Body:
+                     clock: _Clock, max_bytes: int, limiter: HostLimiter | None) -> _Body:
     redirects: list[Redirect] = []
     current = url
     while True:
+        # The deadline starts once a slot is ours: waiting for a busy host is not the feed's fault.
         async with _maybe_slot(limiter, current):
-            hop_started = time.monotonic()
             try:
-                async with client.stream("GET", current, headers=headers, timeout=timeout,
-                                         follow_redirects=False) as response:
-                    if response.status_code in _REDIRECTS:
-                        current = _next_hop(response, current, redirects)
-                        continue
-                    if response.status_code == 304:
-                        return _Body(current, 304, response.headers, b"", tuple(redirects))
-                    _raise_for_status(response, current)
-                    _check_declared_size(response, current, max_bytes)
-                    reader = _Reader(current, max_bytes, timeout, hop_started)
-                    remaining = max(0.0, timeout - (time.monotonic() - hop_started))
-                    async with asyncio.timeout(remaining):
+                # Everything from the request to the last byte of the body, headers included.
+                async with asyncio.timeout(clock.remaining(current)):
+                    async with client.stream("GET", current, headers=headers, timeout=clock.timeout,
+                                             follow_redirects=False) as response:
+                        step = _answered(response, current, redirects, max_bytes, clock)
+                        if isinstance(step, str):
+                            current = step
+                            continue
+                        if isinstance(step, _Body):
+                            return step
+                        reader = step
                         async for chunk in response.aiter_bytes():
                             reader.add(chunk)
-                    return _Body(current, response.status_code, response.headers,
-                                 reader.content(), tuple(redirects))
+                        return _Body(current, response.status_code, response.headers,
+                                     reader.content(), tuple(redirects))
             except TimeoutError as exc:
-                raise _timeout(current, timeout) from exc
+                raise _timeout(current, clock.timeout) from exc
             except httpx.HTTPError as exc:
-                raise _translate(exc, current, timeout) from exc
+                raise _translate(exc, current, clock.timeout) from exc
 
 
 @asynccontextmanager
@@ -527,35 +574,46 @@ async def fetch_many(
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     parse: bool = True,
+    on_result: Callable[[int, FetchResult | FeedError], Awaitable[None] | None] | None = None,
 ) -> list[FetchResult | FeedError]:
     """Fetch many feeds concurrently; one FetchResult or FeedError per request, in order.
 
     Each request is a `FetchRequest` (or a `(url, etag, last_modified)` tuple, or a bare URL).
     A feed's failure is returned in its place, not raised, so one broken feed never stops the
-    rest; anything that is not a FeedError (a bug) is raised.
+    rest; anything that is not a FeedError (a bug) is raised. `timeout` bounds each feed's
+    fetch as a whole. `on_result(index, outcome)` (a function or a coroutine function) is
+    called as each feed finishes, so the caller can use it without waiting for the others.
     """
     normalized = [_as_request(item) for item in requests]
     limiter = HostLimiter(concurrency=concurrency, per_host=per_host)
 
-    async def one(request: FetchRequest, shared: httpx.AsyncClient) -> FetchResult | FeedError:
+    async def one(index: int, request: FetchRequest,
+                  shared: httpx.AsyncClient) -> FetchResult | FeedError:
         try:
-            return await fetch_feed_async(
+            outcome: FetchResult | FeedError = await fetch_feed_async(
                 request.url, etag=request.etag, last_modified=request.last_modified,
                 client=shared, timeout=timeout, max_bytes=max_bytes, parse=parse,
                 limiter=limiter,
             )
         except FeedError as exc:
-            return exc
+            outcome = exc
+        if on_result is not None:
+            heard = on_result(index, outcome)
+            if inspect.isawaitable(heard):
+                await heard
+        return outcome
 
     async def run(shared: httpx.AsyncClient) -> list[FetchResult | FeedError]:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(request, shared)) for request in normalized]
+            tasks = [group.create_task(one(n, request, shared))
+                     for n, request in enumerate(normalized)]
         return [task.result() for task in tasks]
 
     if client is not None:
         return await run(client)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=timeout, limits=limits) as own_client:
+    async with egress.async_client(timeout=timeout, limits=limits,
+                                   total_seconds=timeout) as own_client:
         return await run(own_client)
 
 

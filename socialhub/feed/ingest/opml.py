@@ -4,9 +4,9 @@
 feed's category, nested folders joined with `CATEGORY_SEPARATOR` ("Tech / Python").
 `build_opml` turns that list back into nested folders, so export → import is lossless.
 
-OPML files are uploaded by users, so they are parsed with entity declarations forbidden
-(defusedxml when it is installed, otherwise expat with the same rules): a "billion laughs"
-file or an external entity (XXE) is refused with `OpmlError`, never expanded or fetched.
+OPML files are uploaded by users, so they are parsed by defusedxml with entity declarations
+forbidden: a "billion laughs" file or an external entity (XXE), general or parameter, is refused
+with `OpmlError`, never expanded or fetched.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from xml.parsers import expat
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from .errors import OpmlError
 
@@ -130,46 +132,10 @@ def _local_name(tag: str) -> str:
 
 def _parse_xml(data: bytes) -> ET.Element:
     try:
-        from defusedxml import DefusedXmlException
-        from defusedxml.ElementTree import fromstring as defused_fromstring
-    except ImportError:
-        return parse_xml_safely(data)
-    try:
-        return defused_fromstring(
-            data, forbid_dtd=False, forbid_entities=True, forbid_external=True
-        )
+        return defused_fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise OpmlError(
             "This OPML file declares XML entities, which could be an attack; it was not imported."
         ) from exc
     except ET.ParseError as exc:
         raise OpmlError(f"This OPML file is not well-formed XML ({exc}).") from exc
-
-
-def parse_xml_safely(data: bytes) -> ET.Element:
-    """Parse XML with the standard library's expat, refusing any entity declaration."""
-    builder = ET.TreeBuilder()
-    parser = expat.ParserCreate()
-    parser.buffer_text = True
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-
-    def refuse_entities(*_args: object) -> None:
-        raise OpmlError(
-            "This OPML file declares XML entities, which could be an attack; it was not imported."
-        )
-
-    def refuse_external(*_args: object) -> int:
-        refuse_entities()
-        return 0
-
-    parser.EntityDeclHandler = refuse_entities
-    parser.UnparsedEntityDeclHandler = refuse_entities
-    parser.ExternalEntityRefHandler = refuse_external
-    parser.StartElementHandler = builder.start
-    parser.EndElementHandler = builder.end
-    parser.CharacterDataHandler = builder.data
-    try:
-        parser.Parse(data, True)
-    except expat.ExpatError as exc:
-        raise OpmlError(f"This OPML file is not well-formed XML ({exc}).") from exc
-    return builder.close()

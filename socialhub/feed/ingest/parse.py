@@ -114,6 +114,9 @@ def _parse_xml_feed(
     # Only the charset of the Content-Type matters to feedparser's decoding; "text/xml" without
     # one would make it assume US-ASCII (RFC 3023) over the document's own declaration.
     charset = _charset(content_type)
+    repaired = _repair_utf8(content) if _declares_utf8(content, charset) else None
+    if repaired is not None:
+        content = repaired
     headers = {"content-type": f"application/xml; charset={charset}" if charset
                else "application/xml"}
     # A stream, never bytes or str: feedparser would treat a str as a URL or file name to open.
@@ -130,6 +133,8 @@ def _parse_xml_feed(
     feed = parsed.get("feed", {})
     entries = parsed.get("entries", [])
     warnings = _bozo_warnings(parsed)
+    if repaired is not None:
+        warnings.insert(0, REPLACED_BYTES)
     if not entries and not feed.get("title"):
         if parsed.get("bozo"):
             raise FeedParseError(
@@ -308,7 +313,8 @@ def _parse_json_feed(
     except ValueError as exc:
         raise FeedParseError(f"{where} is not valid JSON ({exc}).", url=url) from exc
     version = data.get("version") if isinstance(data, dict) else None
-    if not isinstance(version, str) or not version.startswith(JSON_FEED_PREFIX):
+    label = _json_feed_version(version)
+    if label is None:
         raise NotAFeed(f"{where} is JSON but not a JSON Feed.", url=url)
     raw_items = data.get("items")
     if raw_items is None:
@@ -326,9 +332,8 @@ def _parse_json_feed(
             items.append(_json_item(raw, base=base, feed_author=feed_author))
         else:
             warnings.append("an item that is not an object was skipped")
-    label = version[len(JSON_FEED_PREFIX):].strip("/")
     return ParsedFeed(
-        format={"1": "json10", "1.1": "json11"}.get(label, "json"),
+        format={"1": "json10", "1.0": "json10", "1.1": "json11"}.get(label, "json"),
         title=" ".join(_str(data.get("title")).split()),
         site_url=_http_url(data.get("home_page_url"), base),
         feed_url=_http_url(data.get("feed_url"), base),
@@ -346,6 +351,10 @@ def _decode_json(content: bytes, content_type: str | None) -> tuple[str, list[st
     except UnicodeDecodeError:
         pass
     declared = _charset(content_type)
+    if declared is None or _is_utf8_name(declared):
+        repaired = _repair_utf8(content)
+        if repaired is not None:
+            return repaired.decode("utf-8-sig"), [REPLACED_BYTES]
     for encoding in (declared, "windows-1252"):
         if not encoding:
             continue
@@ -441,6 +450,54 @@ def _str(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return ""
+
+
+def _json_feed_version(version: Any) -> str | None:
+    """"1", "1.1"… from `https://jsonfeed.org/version/1.1` or from a bare "1.1" (which several
+    publishers write), or None when this is not a JSON Feed's version."""
+    if not isinstance(version, str):
+        return None
+    version = version.strip()
+    for prefix in (JSON_FEED_PREFIX, "http://jsonfeed.org/version/"):
+        if version.startswith(prefix):
+            return version[len(prefix):].strip("/")
+    return version if re.fullmatch(r"1(?:\.\d+)?", version) else None
+
+
+REPLACED_BYTES = "some bytes were not valid UTF-8; they were replaced"
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)["']""")
+
+
+def _is_utf8_name(name: str) -> bool:
+    return name.strip().lower().replace("_", "-") in ("utf-8", "utf8")
+
+
+def _declares_utf8(content: bytes, charset: str | None) -> bool:
+    """Is this XML document UTF-8 by its Content-Type, its XML declaration, or by default?"""
+    if charset:
+        return _is_utf8_name(charset)
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")) or content[:2] in (b"<\x00", b"\x00<"):
+        return False  # UTF-16/32
+    match = _XML_ENCODING.match(content[:300])
+    return match is None or _is_utf8_name(match.group(1).decode("ascii"))
+
+
+def _repair_utf8(content: bytes) -> bytes | None:
+    """UTF-8 with a few broken bytes: the same text with U+FFFD for each broken sequence.
+
+    None when the bytes are valid UTF-8 (nothing to repair) or hold no valid non-ASCII UTF-8
+    sequence at all: then they are really in a one-byte encoding (a whole windows-1252
+    document declared as UTF-8), and reading them so loses nothing.
+    """
+    try:
+        content.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    text = content.decode("utf-8", "replace")
+    if not any(ord(c) > 0x7F and c != "\ufffd" for c in text):
+        return None
+    return text.encode("utf-8")
 
 
 def _charset(content_type: str | None) -> str | None:

@@ -167,6 +167,7 @@ def rules_card() -> rx.Component:
                 rx.vstack(rx.foreach(S.rules, lambda r: rx.hstack(
                     rx.text(r.action, ": ", rx.text.strong(r.field), " matches ", rx.code(r.pattern), size="2",
                             style={"overflowWrap": "anywhere"}),
+                    rx.cond(r.disabled != "", rx.badge(r.disabled, color_scheme="orange"), rx.fragment()),
                     rx.spacer(),
                     rx.button("Delete", size="1", variant="soft", color_scheme="red", on_click=S.delete_rule(r.id),
                               aria_label="Delete rule " + r.pattern),

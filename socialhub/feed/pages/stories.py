@@ -1,7 +1,7 @@
 """The Feed page: the reader's stories, filters, search, and the actions on each story.
 
-Also `feed_nav` (Stories · Sources · Digests), shared by the three Feed pages, and the few
-style rules those pages add to the shell's.
+Also `feed_nav` (Stories · Sources · Digests) and `disclosure`, shared by the three Feed pages;
+their style rules are in assets/feed.css.
 """
 
 from __future__ import annotations
@@ -13,48 +13,13 @@ from socialhub.ui.layout import template
 from socialhub.feed.state.stories import FeedState as S
 from socialhub.feed.state.stories import StoryRow
 
-FEED_CSS = """
-.sh-feed-nav { display: flex; gap: 4px; margin-bottom: 16px; border-bottom: 1px solid var(--gray-a5); overflow-x: auto; }
-.sh-feed-nav a { padding: 8px 14px; border-bottom: 2px solid transparent; color: var(--gray-11); white-space: nowrap;
-  text-decoration: none; font-weight: 500; }
-.sh-feed-nav a[aria-current="page"] { border-bottom-color: var(--accent-9); color: var(--accent-12); }
-.sh-story { padding: 14px 16px; border: 1px solid var(--gray-a5); border-radius: var(--radius-4);
-  background: var(--color-panel-solid); outline-offset: 2px; }
-.sh-story[data-read="1"] .sh-story-title { color: var(--gray-11); font-weight: 500; }
-.sh-story-title { font-size: var(--font-size-4); font-weight: 650; line-height: 1.3; color: var(--gray-12);
-  text-decoration: none; overflow-wrap: anywhere; }
-.sh-story-title:hover { text-decoration: underline; }
-.sh-story-excerpt { color: var(--gray-11); overflow-wrap: anywhere; }
-.sh-story-thumb { width: 96px; height: 72px; object-fit: cover; border-radius: var(--radius-3); flex-shrink: 0;
-  background: var(--gray-a3); }
-.sh-stars { display: inline-flex; gap: 0; }
-.sh-star { background: none; border: 0; padding: 4px 3px; cursor: pointer; color: var(--gray-8); line-height: 0; }
-.sh-star[aria-pressed="true"] { color: var(--amber-9); }
-.sh-star:hover { color: var(--amber-10); }
-.sh-filters { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 10px; width: 100%; }
-.sh-bar { height: 8px; border-radius: 999px; background: var(--gray-a4); overflow: hidden; }
-.sh-bar > div { height: 100%; background: var(--accent-9); }
-.sh-hidden { display: none; }
-details[open] > summary .sh-chev { transform: rotate(90deg); }
-.sh-chev { transition: transform 0.15s; color: var(--accent-11); flex-shrink: 0; }
-.sh-feed-fieldset { width: 100%; }
-@media (max-width: 768px) {
-  .sh-story { padding: 12px; }
-  .sh-story-thumb { display: none; }
-  .sh-story-title { font-size: var(--font-size-3); }
-}
-"""
-
 
 def feed_nav(active: str) -> rx.Component:
     links = [("Stories", "/feed"), ("Sources", "/feed/sources"), ("Digests", "/feed/digests")]
-    return rx.fragment(
-        rx.el.style(FEED_CSS),
-        rx.el.nav(
-            *[rx.link(label, href=href, aria_current="page" if href == active else None, underline="none")
-              for label, href in links],
-            aria_label="Feed sections", class_name="sh-feed-nav",
-        ),
+    return rx.el.nav(
+        *[rx.link(label, href=href, aria_current="page" if href == active else None, underline="none")
+          for label, href in links],
+        aria_label="Feed sections", class_name="sh-feed-nav",
     )
 
 
@@ -107,7 +72,7 @@ def toolbar() -> rx.Component:
             _labelled_select("Topic", "f-topic", S.topic_filter, S.set_topic_filter,
                              [rx.el.option("All topics", value="")],
                              rx.foreach(S.topic_options, lambda t: rx.el.option(t, value=t))),
-            class_name="sh-filters",
+            class_name="sh-filters sh-feed-filters",
         ),
         rx.flex(
             rx.el.label(rx.checkbox(checked=S.unread_only, on_change=S.set_unread_only, id="f-unread"),
@@ -118,6 +83,10 @@ def toolbar() -> rx.Component:
                         style={"display": "inline-flex", "gap": "6px", "alignItems": "center"}),
             rx.el.label(rx.checkbox(checked=S.mark_on_scroll, on_change=S.set_mark_on_scroll, id="f-scroll"),
                         rx.text("Mark read when scrolled past", size="2"), html_for="f-scroll",
+                        style={"display": "inline-flex", "gap": "6px", "alignItems": "center"}),
+            rx.el.label(rx.checkbox(checked=S.show_images, on_change=S.set_show_images, id="f-images"),
+                        rx.text("Show pictures", size="2"), html_for="f-images",
+                        title="Pictures load from each publisher's server, which then sees your IP address.",
                         style={"display": "inline-flex", "gap": "6px", "alignItems": "center"}),
             rx.spacer(),
             rx.button("Mark all read", size="2", variant="soft", on_click=S.mark_all_read, id="mark-all-read"),

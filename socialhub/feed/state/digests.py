@@ -13,9 +13,13 @@ import dataclasses
 
 import reflex as rx
 
+from socialhub.channels import accounts
 from socialhub.core.db import session_scope
-from socialhub.feed import digests, settings as feeds_settings
 from socialhub.core.errors import ServiceError
+from socialhub.feed import digests, settings
+from socialhub.feed.state import record_id
+from socialhub.identity import teams
+from socialhub.identity.models import User
 from socialhub.ui.state import AppState, local_time
 
 MAX_FIELD = 2000
@@ -96,19 +100,19 @@ class DigestState(AppState):
     def _load(self, user_id: int) -> None:
         with session_scope() as session:
             views = digests.list_digests(session, user_id=user_id)
-            settings = feeds_settings.get_or_create(session, user_id=user_id)
+            prefs = settings.get_or_create(session, user_id=user_id)
             self.post_accounts = _post_accounts(session, user_id)
         self.digests = [_row(v, self._timezone) for v in views]
-        self.digest_time, self.max_items, self.min_score = settings.digest_time, str(settings.max_items), f"{settings.min_score:g}"
-        self.topics = ", ".join(settings.topics)
-        self.weight_relevance, self.weight_recency = f"{settings.weight_relevance:g}", f"{settings.weight_recency:g}"
-        self.weight_reliability, self.weight_engagement = (f"{settings.weight_reliability:g}",
-                                                           f"{settings.weight_engagement:g}")
-        self.auto_generate, self.auto_email, self.auto_post = settings.auto_generate, settings.auto_email, settings.auto_post
-        self.email_notifications = settings.email_notifications
-        self.post_account = str(settings.post_account_id or "")
-        self.next_run = (local_time(settings.next_digest_at, self._timezone, "%a %d %b, %H:%M") + " (" + self._timezone + ")"
-                         if settings.next_digest_at and settings.auto_generate else "")
+        self.digest_time, self.max_items, self.min_score = prefs.digest_time, str(prefs.max_items), f"{prefs.min_score:g}"
+        self.topics = ", ".join(prefs.topics)
+        self.weight_relevance, self.weight_recency = f"{prefs.weight_relevance:g}", f"{prefs.weight_recency:g}"
+        self.weight_reliability, self.weight_engagement = (f"{prefs.weight_reliability:g}",
+                                                           f"{prefs.weight_engagement:g}")
+        self.auto_generate, self.auto_email, self.auto_post = prefs.auto_generate, prefs.auto_email, prefs.auto_post
+        self.email_notifications = prefs.email_notifications
+        self.post_account = str(prefs.post_account_id or "")
+        self.next_run = (local_time(prefs.next_digest_at, self._timezone, "%a %d %b, %H:%M") + " (" + self._timezone + ")"
+                         if prefs.next_digest_at and prefs.auto_generate else "")
         self.building = any(d.status == "generating" for d in views)
         self.loaded = True
         self.form_key += 1
@@ -125,16 +129,22 @@ class DigestState(AppState):
     @rx.event(background=True)
     async def build_now(self, digest_id: int = 0):
         """Build today's digest now (or rebuild digest `digest_id`: regenerate / retry)."""
+        one = record_id(digest_id)
         async with self:
             user = self._signed_in_user()
             if user is not None:
                 self.building, self.build_error = True, ""
+                if digest_id not in (0, "0", "", None) and one is None:
+                    self.building, self.build_error = False, "This digest no longer exists."
         if user is None:
             yield self._to_signin()
             return
+        if digest_id not in (0, "0", "", None) and one is None:
+            yield rx.toast.error("This digest no longer exists.")
+            return
         try:
-            if digest_id:
-                built = await asyncio.to_thread(digests.regenerate, user_id=user.id, digest_id=int(digest_id))
+            if one:
+                built = await asyncio.to_thread(digests.regenerate, user_id=user.id, digest_id=one)
             else:
                 built = await asyncio.to_thread(digests.build_digest, user_id=user.id, force=True)
         except ServiceError as exc:
@@ -160,10 +170,10 @@ class DigestState(AppState):
         account = _f(form, "post_account")
         try:
             with session_scope() as session:
-                feeds_settings.update_settings(
+                settings.update_settings(
                     session, user_id=user.id, digest_time=_f(form, "digest_time"), max_items=_f(form, "max_items"),
                     min_score=_f(form, "min_score"), topics=_f(form, "topics"),
-                    weights={name: _f(form, f"weight_{name}") for name in feeds_settings.WEIGHT_NAMES},
+                    weights={name: _f(form, f"weight_{name}") for name in settings.WEIGHT_NAMES},
                     auto_generate=_on(form, "auto_generate"), auto_email=_on(form, "auto_email"),
                     auto_post=_on(form, "auto_post"), email_notifications=_on(form, "email_notifications"),
                     post_account_id=int(account) if account.isdigit() and any(
@@ -178,19 +188,13 @@ class DigestState(AppState):
 
 
 def _post_accounts(session, user_id: int) -> list[dict[str, str]]:
-    """The connected accounts a digest can be posted to (when the Schedule product is here)."""
-    try:
-        from socialhub.identity.models import User
-        from socialhub.channels import accounts as platform_accounts
-        from socialhub.identity import teams
-    except ImportError:
-        return []
+    """The connected accounts of the reader's active team a digest can be posted to."""
     try:
         team_id = teams.active_team_id(session, user=session.get(User, user_id))
-        accounts = platform_accounts.list_accounts(session, team_id=team_id, user_id=user_id)
+        connected = accounts.list_accounts(session, team_id=team_id, user_id=user_id)
     except ServiceError:
         return []
-    return [{"id": str(a.id), "label": f"{a.platform_name}: {a.display_name}"} for a in accounts]
+    return [{"id": str(a.id), "label": f"{a.platform_name}: {a.display_name}"} for a in connected]
 
 
 def _row(view: digests.DigestView, timezone: str) -> DigestRow:

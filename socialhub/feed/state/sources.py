@@ -12,12 +12,14 @@ import dataclasses
 import reflex as rx
 
 from socialhub.core.db import session_scope
-from socialhub.feed import rules as feeds_rules, sources as feeds
+from socialhub.feed import rules, sources
+from socialhub.feed.state import record_id
 from socialhub.core.errors import ServiceError
 from socialhub.ui.state import AppState, local_time
 
 MAX_FIELD = 2100
-MAX_UPLOAD_READ = feeds.MAX_OPML_UPLOAD + 1
+NO_SOURCE = "This source no longer exists."
+MAX_UPLOAD_READ = sources.MAX_OPML_UPLOAD + 1
 
 
 @dataclasses.dataclass
@@ -41,6 +43,7 @@ class RuleRow:
     action: str = ""
     field: str = ""
     pattern: str = ""
+    disabled: str = ""  # why it was turned off, or ""
 
 
 @dataclasses.dataclass
@@ -74,17 +77,19 @@ class FeedSourcesState(AppState):
 
     def _load(self, user_id: int) -> None:
         with session_scope() as session:
-            views = feeds.list_sources(session, user_id=user_id)
-            suggested = feeds.suggestions(session, user_id=user_id)
-            rules = feeds_rules.list_rules(session, user_id=user_id)
+            views = sources.list_sources(session, user_id=user_id)
+            suggested = sources.suggestions(session, user_id=user_id)
+            saved_rules = rules.list_rules(session, user_id=user_id)
         self.sources = [SourceRow(
             id=v.id, title=v.title, url=v.url, site_url=v.site_url, category=v.category, enabled=v.enabled,
             total=v.total, unread=v.unread, error=v.last_error, failing=v.error_count > 0,
             fetched=local_time(v.last_fetched_at, self._timezone, "%d %b %H:%M") if v.last_fetched_at else "not yet",
         ) for v in views]
         self.suggestions = [Suggestion(name=s.name, url=s.feed_url, category=s.category) for s in suggested]
-        self.rules = [RuleRow(id=r.id, action=feeds_rules.ACTION_LABELS[r.action],
-                              field=feeds_rules.FIELD_LABELS[r.field], pattern=r.pattern) for r in rules]
+        self.rules = [RuleRow(id=r.id, action=rules.ACTION_LABELS[r.action],
+                              field=rules.FIELD_LABELS[r.field], pattern=r.pattern,
+                              disabled=(f"Turned off: {r.disabled_reason or 'it failed'}" if r.disabled_at else ""))
+                      for r in saved_rules]
         self.loaded = True
 
     @rx.event
@@ -94,6 +99,10 @@ class FeedSourcesState(AppState):
             return self._to_signin()
         self._load(user.id)
 
+    def _no_source(self):
+        self.edit_error = NO_SOURCE
+        return rx.toast.error(NO_SOURCE)
+
     def _act(self, action, success, error_attr: str = "edit_error"):
         message = (lambda result: rx.toast.success(success(result))) if callable(success) else success
         return super()._act(action, message, error_field=error_attr, reload=self._load)
@@ -101,8 +110,7 @@ class FeedSourcesState(AppState):
     # ---- adding ---------------------------------------------------------------------------------
 
     def _add(self, user_id: int, url: str, category: str) -> str:
-        with session_scope() as session:
-            return feeds.add_source(session, user_id=user_id, url=url, category=category).title
+        return sources.add_source(user_id=user_id, url=url, category=category).title
 
     @rx.event(background=True)
     async def add_source(self, form: dict):
@@ -128,37 +136,42 @@ class FeedSourcesState(AppState):
 
     @rx.event
     def add_suggested(self, feed_url: str):
-        return self._act(lambda s, uid: feeds.add_suggested(s, user_id=uid, feed_urls=[str(feed_url)[:MAX_FIELD]]),
+        return self._act(lambda s, uid: sources.add_suggested(s, user_id=uid, feed_urls=[str(feed_url)[:MAX_FIELD]]),
                          "Added. It will be fetched within a minute.", "add_error")
 
     @rx.event
     def add_all_suggested(self):
         urls = [s.url for s in self.suggestions]
-        return self._act(lambda s, uid: feeds.add_suggested(s, user_id=uid, feed_urls=urls),
+        return self._act(lambda s, uid: sources.add_suggested(s, user_id=uid, feed_urls=urls),
                          lambda n: f"Added {n} sources. They will be fetched within a minute.", "add_error")
 
     # ---- editing --------------------------------------------------------------------------------
 
     @rx.event
     def set_enabled(self, source_id: int, enabled: bool):
-        return self._act(lambda s, uid: feeds.update_source(s, user_id=uid, source_id=int(source_id),
-                                                            enabled=bool(enabled)),
+        source_id = record_id(source_id)
+        if source_id is None:
+            return self._no_source()
+        return self._act(lambda s, uid: sources.update_source(s, user_id=uid, source_id=source_id,
+                                                              enabled=bool(enabled)),
                          "Source turned on." if enabled else "Source turned off.")
 
     @rx.event
     def save_source(self, form: dict):
-        try:
-            source_id = int(_f(form, "source_id", 20))
-        except ValueError:
-            return rx.toast.error("This source no longer exists.")
-        return self._act(lambda s, uid: feeds.update_source(s, user_id=uid, source_id=source_id,
-                                                            title=_f(form, "title", 400),
-                                                            category=_f(form, "category", 200)),
+        source_id = record_id(_f(form, "source_id", 20))
+        if source_id is None:
+            return self._no_source()
+        return self._act(lambda s, uid: sources.update_source(s, user_id=uid, source_id=source_id,
+                                                              title=_f(form, "title", 400),
+                                                              category=_f(form, "category", 200)),
                          "Source saved.")
 
     @rx.event
     def delete_source(self, source_id: int):
-        return self._act(lambda s, uid: feeds.delete_source(s, user_id=uid, source_id=int(source_id)),
+        source_id = record_id(source_id)
+        if source_id is None:
+            return self._no_source()
+        return self._act(lambda s, uid: sources.delete_source(s, user_id=uid, source_id=source_id),
                          "Source removed.")
 
     @rx.event(background=True)
@@ -171,9 +184,15 @@ class FeedSourcesState(AppState):
         if user is None:
             yield self._to_signin()
             return
-        ids = [int(source_id)] if int(source_id) else None
+        one = record_id(source_id)
+        if source_id not in (0, "0", "", None) and one is None:
+            async with self:
+                self.refreshing = False
+            yield rx.toast.error(NO_SOURCE)
+            return
+        ids = [one] if one else None
         try:
-            report = await asyncio.to_thread(feeds.refresh_now, user_id=user.id, source_ids=ids)
+            report = await asyncio.to_thread(sources.refresh_now, user_id=user.id, source_ids=ids)
         except ServiceError as exc:
             async with self:
                 self.refreshing = False
@@ -205,7 +224,7 @@ class FeedSourcesState(AppState):
         data = await upload.read(MAX_UPLOAD_READ) if hasattr(upload, "read") else b""
         try:
             with session_scope() as session:
-                report = feeds.import_opml(session, user_id=user.id, data=data)
+                report = sources.import_opml(session, user_id=user.id, data=data)
         except ServiceError as exc:
             self.import_error = str(exc)
             return
@@ -219,7 +238,7 @@ class FeedSourcesState(AppState):
         if user is None:
             return self._to_signin()
         with session_scope() as session:
-            data = feeds.export_opml(session, user_id=user.id)
+            data = sources.export_opml(session, user_id=user.id)
         return rx.download(data=data, filename="socialhub-subscriptions.opml", mime_type="text/x-opml")
 
     # ---- rules ---------------------------------------------------------------------------------
@@ -230,10 +249,10 @@ class FeedSourcesState(AppState):
         if user is None:
             return self._to_signin()
         rule = {"action": _f(form, "action", 10), "field": _f(form, "field", 10),
-                "pattern": _f(form, "pattern", feeds_rules.MAX_PATTERN + 1)}
+                "pattern": _f(form, "pattern", rules.MAX_PATTERN + 1)}
         try:
             with session_scope() as session:
-                preview = feeds_rules.preview_rule(session, user_id=user.id, **rule)
+                preview = rules.preview_rule(session, user_id=user.id, **rule)
         except ServiceError as exc:
             self.rule_error, self.preview_text, self.preview_samples, self.pending_rule = str(exc), "", [], {}
             return
@@ -248,7 +267,7 @@ class FeedSourcesState(AppState):
         if not rule:
             self.rule_error = "Preview the rule first."
             return
-        result = self._act(lambda s, uid: feeds_rules.create_rule(s, user_id=uid, **rule), "Rule saved.",
+        result = self._act(lambda s, uid: rules.create_rule(s, user_id=uid, **rule), "Rule saved.",
                            "rule_error")
         if not self.rule_error:
             self.pending_rule, self.preview_text, self.preview_samples = {}, "", []
@@ -260,5 +279,9 @@ class FeedSourcesState(AppState):
 
     @rx.event
     def delete_rule(self, rule_id: int):
-        return self._act(lambda s, uid: feeds_rules.delete_rule(s, user_id=uid, rule_id=int(rule_id)),
+        rule_id = record_id(rule_id)
+        if rule_id is None:
+            self.rule_error = "This rule no longer exists."
+            return rx.toast.error(self.rule_error)
+        return self._act(lambda s, uid: rules.delete_rule(s, user_id=uid, rule_id=rule_id),
                          "Rule deleted.", "rule_error")

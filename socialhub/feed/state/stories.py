@@ -1,9 +1,13 @@
 """The Feed page's state: filters, one page of stories at a time, and the actions on a story.
 
 Holds only what the page shows: the loaded stories (30 per "Load more", keyset cursor kept
-server-side), the filter values and the source list for the filter. Every handler re-checks
-the signed-in user and passes their id to the feeds service, which scopes every query.
-Slow work (sharing with a remote AI) runs in background handlers, off the event loop.
+server-side), the filter values and the source list for the filter. Feed pictures are sent to
+the browser only when the reader turned them on (`show_images`): they load from the
+publisher's server, which would otherwise learn every reader's IP address. A story id that
+comes from the browser is checked (`state.record_id`) before any service sees it. Every handler re-checks
+the signed-in user and passes their id to the services (`stories`, `sources`), which scope
+every query. Slow work (sharing with a remote AI) runs in background handlers, off the event
+loop; "Open in the composer" saves the shared text as a draft with Schedule's `posts.create_post`.
 """
 
 from __future__ import annotations
@@ -15,22 +19,18 @@ from datetime import datetime
 import reflex as rx
 
 from socialhub.core.db import session_scope
-from socialhub.core.models import utcnow
-from socialhub.identity.models import User
-from socialhub.feed import scoring, settings, sources as feeds
-from socialhub.identity import teams
 from socialhub.core.errors import ServiceError
+from socialhub.core.models import utcnow
+from socialhub.feed import scoring, settings, sources, stories
+from socialhub.feed.state import record_id
+from socialhub.identity import teams
+from socialhub.identity.models import User
+from socialhub.schedule import posts
 from socialhub.ui.state import AppState, local_time
 
 MAX_FIELD = 1000
 
-try:  # the Schedule product: shared stories can become draft posts there
-    from socialhub.schedule import posts as publishing
-
-    PUBLISHING = hasattr(publishing, "create_post")
-    COMPOSER = "/schedule/compose"
-except ImportError:  # pragma: no cover - without the publishing service
-    publishing, PUBLISHING, COMPOSER = None, False, ""
+COMPOSER = "/schedule/compose"  # Schedule's composer: a shared story opens there as a draft post
 
 
 @dataclasses.dataclass
@@ -77,7 +77,8 @@ def _age(moment: datetime, now: datetime) -> str:
     return f"{days} day{'s' if days != 1 else ''} ago"
 
 
-def story_row(story: feeds.StoryView, *, timezone: str, weights: settings.Weights, now: datetime) -> StoryRow:
+def story_row(story: stories.StoryView, *, timezone: str, weights: settings.Weights, now: datetime,
+              show_images: bool = False) -> StoryRow:
     parts, reasons, score = [], [], ""
     if story.score is not None:
         total = sum(weights.as_dict().values()) or 1
@@ -87,7 +88,7 @@ def story_row(story: feeds.StoryView, *, timezone: str, weights: settings.Weight
         reasons, score = list(story.score.reasons), f"{story.score.final:.0f}"
     return StoryRow(
         id=story.id, title=story.title or "(untitled)", url=story.url, excerpt=story.excerpt,
-        image_url=story.image_url, author=story.author, when=local_time(story.published_at, timezone, "%d %b %Y %H:%M"),
+        image_url=story.image_url if show_images else "", author=story.author, when=local_time(story.published_at, timezone, "%d %b %Y %H:%M"),
         age=_age(story.published_at, now), sources=", ".join(s for s in story.sources if s),
         read=story.read, bookmarked=story.bookmarked, rating=story.rating or 0, score=score,
         parts=parts, reasons=reasons)
@@ -95,6 +96,9 @@ def story_row(story: feeds.StoryView, *, timezone: str, weights: settings.Weight
 
 def _f(form: dict, key: str) -> str:
     return str(form.get(key, ""))[:MAX_FIELD]
+
+
+NOT_A_STORY = "This story is not in your feed. Reload the page."
 
 
 class FeedState(AppState):
@@ -107,6 +111,7 @@ class FeedState(AppState):
     query: str = ""
     search_key: int = 0
     mark_on_scroll: bool = True
+    show_images: bool = False
 
     stories: list[StoryRow] = []
     has_more: bool = False
@@ -130,24 +135,26 @@ class FeedState(AppState):
 
     # ---- loading ------------------------------------------------------------------------------
 
-    def _filters(self) -> feeds.StoryFilter:
-        source_id = int(self.source_filter) if self.source_filter.isdigit() else None
-        return feeds.StoryFilter(source_id=source_id, category=self.category_filter, topic=self.topic_filter,
-                                 unread_only=self.unread_only, bookmarked_only=self.bookmarked_only,
-                                 query=self.query, sort=self.sort if self.sort in feeds.SORTS else "newest")
+    def _filters(self) -> stories.StoryFilter:
+        source_id = record_id(self.source_filter)
+        return stories.StoryFilter(source_id=source_id, category=self.category_filter, topic=self.topic_filter,
+                                   unread_only=self.unread_only, bookmarked_only=self.bookmarked_only,
+                                   query=self.query, sort=self.sort if self.sort in stories.SORTS else "newest")
 
     def _load_page(self, user_id: int, *, more: bool = False) -> None:
         now = utcnow()
         try:
             with session_scope() as session:
-                page = feeds.list_stories(session, user_id=user_id, filters=self._filters(),
-                                          cursor=self._cursor if more and self._cursor else None, now=now)
-                weights = settings.weights_of(settings.get_or_create(session, user_id=user_id))
+                page = stories.list_stories(session, user_id=user_id, filters=self._filters(),
+                                            cursor=self._cursor if more and self._cursor else None, now=now)
+                prefs = settings.get_or_create(session, user_id=user_id)
+                weights, self.show_images = settings.weights_of(prefs), prefs.show_images
         except ServiceError as exc:
             self.error = str(exc)
             return
         self.error = ""
-        rows = [story_row(s, timezone=self._timezone, weights=weights, now=now) for s in page.stories]
+        rows = [story_row(s, timezone=self._timezone, weights=weights, now=now, show_images=self.show_images)
+                for s in page.stories]
         self.stories = (self.stories + rows) if more else rows
         self._cursor = page.next_cursor or ""
         self.has_more = page.next_cursor is not None
@@ -155,13 +162,13 @@ class FeedState(AppState):
 
     def _load_sidebar(self, user_id: int) -> None:
         with session_scope() as session:
-            sources = feeds.list_sources(session, user_id=user_id)
-            self.category_options = feeds.categories(session, user_id=user_id)
+            source_views = sources.list_sources(session, user_id=user_id)
+            self.category_options = sources.categories(session, user_id=user_id)
             self.topic_options = list(settings.get_or_create(session, user_id=user_id).topics)
-            self.total, self.unread_total = feeds.counts(session, user_id=user_id)
-        self.has_sources = bool(sources)
+            self.total, self.unread_total = stories.counts(session, user_id=user_id)
+        self.has_sources = bool(source_views)
         self.source_options = [SourceOption(id=str(s.id), title=s.title, unread=s.unread, total=s.total)
-                               for s in sources if s.enabled]
+                               for s in source_views if s.enabled]
 
     @rx.event
     def load(self):
@@ -179,7 +186,7 @@ class FeedState(AppState):
             return self._to_signin()
         self._load_page(user.id)
         with session_scope() as session:
-            self.total, self.unread_total = feeds.counts(session, user_id=user.id)
+            self.total, self.unread_total = stories.counts(session, user_id=user.id)
 
     @rx.event
     def load_more(self):
@@ -193,7 +200,7 @@ class FeedState(AppState):
 
     @rx.event
     def set_sort(self, value: str):
-        self.sort = value if value in feeds.SORTS else "newest"
+        self.sort = value if value in stories.SORTS else "newest"
         return self._reload()
 
     @rx.event
@@ -203,7 +210,7 @@ class FeedState(AppState):
 
     @rx.event
     def set_category_filter(self, value: str):
-        self.category_filter = str(value)[:feeds.MAX_CATEGORY]
+        self.category_filter = str(value)[:sources.MAX_CATEGORY]
         return self._reload()
 
     @rx.event
@@ -226,10 +233,20 @@ class FeedState(AppState):
         self.mark_on_scroll = bool(value)
 
     @rx.event
+    def set_show_images(self, value: bool):
+        """Show feeds' pictures (a saved choice); the stories are loaded again with or without them."""
+        show = bool(value)
+        result = self._act(lambda s, uid: settings.set_show_images(s, user_id=uid, show=show))
+        if result is None:
+            self.show_images = show
+            return self._reload()
+        return result
+
+    @rx.event
     def search(self, form: dict):
         query = _f(form, "q").strip()
-        if len(query) > feeds.MAX_QUERY:
-            self.error = f"Search for at most {feeds.MAX_QUERY} characters."
+        if len(query) > stories.MAX_QUERY:
+            self.error = f"Search for at most {stories.MAX_QUERY} characters."
             return
         self.query = query
         return self._reload()
@@ -251,67 +268,82 @@ class FeedState(AppState):
 
     @rx.event
     def toggle_read(self, story_id: int):
-        row = self._row(int(story_id))
+        story_id = record_id(story_id)
+        if story_id is None:
+            return rx.toast.error(NOT_A_STORY)
+        row = self._row(story_id)
         read = not (row.read if row else False)
-        result = self._act(lambda s, uid: feeds.mark_read(s, user_id=uid, story_ids=[int(story_id)], read=read))
+        result = self._act(lambda s, uid: stories.mark_read(s, user_id=uid, story_ids=[story_id], read=read))
         if result is None:
-            self._update_row(int(story_id), read=read)
+            self._update_row(story_id, read=read)
             self.unread_total = max(0, self.unread_total + (-1 if read else 1))
         return result
 
     @rx.event
     def mark_seen(self, story_id: int):
         """Scrolled past: read, never unread."""
-        row = self._row(int(story_id))
+        story_id = record_id(story_id)
+        if story_id is None:
+            return rx.toast.error(NOT_A_STORY)
+        row = self._row(story_id)
         if row is None or row.read or not self.mark_on_scroll:
             return
-        result = self._act(lambda s, uid: feeds.mark_read(s, user_id=uid, story_ids=[int(story_id)]))
+        result = self._act(lambda s, uid: stories.mark_read(s, user_id=uid, story_ids=[story_id]))
         if result is None:
-            self._update_row(int(story_id), read=True)
+            self._update_row(story_id, read=True)
             self.unread_total = max(0, self.unread_total - 1)
         return result
 
     @rx.event
     def toggle_bookmark(self, story_id: int):
-        row = self._row(int(story_id))
+        story_id = record_id(story_id)
+        if story_id is None:
+            return rx.toast.error(NOT_A_STORY)
+        row = self._row(story_id)
         on = not (row.bookmarked if row else False)
-        result = self._act(lambda s, uid: feeds.set_bookmark(s, user_id=uid, story_id=int(story_id), bookmarked=on))
+        result = self._act(lambda s, uid: stories.set_bookmark(s, user_id=uid, story_id=story_id, bookmarked=on))
         if result is None:
-            self._update_row(int(story_id), bookmarked=on)
+            self._update_row(story_id, bookmarked=on)
             return rx.toast.success("Bookmarked." if on else "Bookmark removed.")
         return result
 
     @rx.event
     def rate(self, story_id: int, stars: int):
+        story_id = record_id(story_id)
+        if story_id is None:
+            return rx.toast.error(NOT_A_STORY)
         try:
             stars = int(stars)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return rx.toast.error("Rate a story from 1 to 5 stars.")
-        row = self._row(int(story_id))
+        row = self._row(story_id)
         value = None if row is not None and row.rating == stars else stars  # the same star again clears it
-        result = self._act(lambda s, uid: feeds.rate_story(s, user_id=uid, story_id=int(story_id), rating=value))
+        result = self._act(lambda s, uid: stories.rate_story(s, user_id=uid, story_id=story_id, rating=value))
         if result is None:
             if row is not None and not row.read:
                 self.unread_total = max(0, self.unread_total - 1)
-            self._update_row(int(story_id), rating=value or 0, read=True)
+            self._update_row(story_id, rating=value or 0, read=True)
             return rx.toast.success(f"Rated {value} of 5." if value else "Rating cleared.")
         return result
 
     @rx.event
     def open_story(self, story_id: int):
         """The link opens in a new tab by itself; this records the click (and marks it read)."""
-        row = self._row(int(story_id))
-        result = self._act(lambda s, uid: feeds.open_story(s, user_id=uid, story_id=int(story_id)))
+        story_id = record_id(story_id)
+        if story_id is None:
+            return rx.toast.error(NOT_A_STORY)
+        row = self._row(story_id)
+        result = self._act(lambda s, uid: stories.open_story(s, user_id=uid, story_id=story_id))
         if result is None:
             if row is not None and not row.read:
                 self.unread_total = max(0, self.unread_total - 1)
-            self._update_row(int(story_id), read=True)
+            self._update_row(story_id, read=True)
         return result
 
     @rx.event
     def mark_all_read(self):
-        source_id = int(self.source_filter) if self.source_filter.isdigit() else None
-        result = self._act(lambda s, uid: feeds.mark_all_read(s, user_id=uid, source_id=source_id),
+        source_id = record_id(self.source_filter)
+        result = self._act(lambda s, uid: stories.mark_all_read(s, user_id=uid, source_id=source_id),
                            "Marked as read.")
         self.stories = [dataclasses.replace(row, read=True) for row in self.stories]
         if self._user_id:
@@ -322,18 +354,22 @@ class FeedState(AppState):
 
     @rx.event(background=True)
     async def share(self, story_id: int):
+        story_id = record_id(story_id)
         async with self:
             user = self._signed_in_user()
-            if user is not None:
+            if user is not None and story_id is not None:
                 self.sharing = True
         if user is None:
             yield self._to_signin()
             return
+        if story_id is None:
+            yield rx.toast.error(NOT_A_STORY)
+            return
         user_id = user.id
 
-        def prefill() -> feeds.SharePrefill:
+        def prefill() -> stories.SharePrefill:
             with session_scope() as session:
-                return feeds.share_story(session, user_id=user_id, story_id=int(story_id))
+                return stories.share_story(session, user_id=user_id, story_id=story_id)
 
         try:
             result = await asyncio.to_thread(prefill)
@@ -357,12 +393,10 @@ class FeedState(AppState):
         body = str(form.get("text", ""))[:10_000]
         if not body.strip():
             return rx.toast.error("Write something to share first.")
-        if not PUBLISHING:
-            return rx.toast.error("Scheduling is not available here; copy the text instead.")
         try:
             with session_scope() as session:
                 team_id = teams.active_team_id(session, user=session.get(User, user.id))
-                post = publishing.create_post(session, team_id=team_id, author_id=user.id, text=body)
+                post = posts.create_post(session, team_id=team_id, author_id=user.id, text=body)
         except ServiceError as exc:
             return rx.toast.error(str(exc))
         self.share_draft, self.share_open = str(post.id), False

@@ -1,3 +1,3 @@
-"""Remix's pages. Importing this package registers them."""
+"""Remix's pages. Importing this package registers them: /remix, /remix/ad, /remix/brand."""
 
-from socialhub.remix.pages import remix  # noqa: F401
+from socialhub.remix.pages import ad, brand, remix  # noqa: F401

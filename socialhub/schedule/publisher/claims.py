@@ -64,6 +64,10 @@ class Job:
     adapter_options: dict[str, Any]
     problem: str = ""  # set when the target cannot be published at all (e.g. its account is gone)
     due_at: datetime | None = None  # claimed up to PUBLISH_PREFETCH_SECONDS early: not sent before this
+    # Set when `needs_check`: when the first attempt that may have reached the platform started
+    # (posts older than that are not this one) and when the latest did (a timeline may lag).
+    first_attempt_at: datetime | None = None
+    last_attempt_at: datetime | None = None
 
 
 
@@ -107,7 +111,14 @@ _CLAIM_EXPIRED = text(
                                           WHERE ps.worker = pt.claimed_by AND pt.id = ANY(ps.target_ids))) AS check_first
         FROM post_targets AS pt
         JOIN platform_accounts AS a ON a.id = pt.account_id
-        WHERE pt.status = 'publishing' AND (pt.claimed_until < :now OR pt.claimed_by = ANY(CAST(:dead AS text[])))
+        WHERE pt.status = 'publishing'
+          AND (pt.claimed_until < :now
+               OR (pt.claimed_by = ANY(CAST(:dead AS text[]))
+                   -- dead a moment ago, and still: an engine that took its lock back keeps its claims
+                   AND NOT EXISTS (SELECT 1 FROM pg_locks AS l
+                                   WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :lock_class
+                                     AND l.objid::bigint = substring(pt.claimed_by from '#([0-9]+)$')::bigint % 4294967296
+                                     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))))
           AND a.status = 'ok' AND (a.rate_limited_until IS NULL OR a.rate_limited_until <= :now)
           AND (CAST(:platform AS text) IS NULL OR a.platform = :platform)
         ORDER BY pt.claimed_until
@@ -137,12 +148,31 @@ def claim_due_targets(session: Session, *, worker: str, limit: int, now: datetim
         "worker": worker, "now": now, "until": now + timedelta(seconds=settings.claim_seconds + prefetch_seconds),
         "missed_cutoff": now - timedelta(minutes=settings.missed_after_minutes), "limit": limit, "platform": platform,
         "due_before": now + timedelta(seconds=prefetch_seconds), "dead": list(dead_workers or []), "mark": mark_sending,
+        "lock_class": LIVENESS_LOCK_CLASS,
     }
     rows = session.execute(_CLAIM_EXPIRED, params).all() if include_expired else []
     if len(rows) < limit:
         rows += session.execute(_CLAIM_DUE, {**params, "limit": limit - len(rows)}).all()
     return [Claimed(int(r[0]), r[1], bool(r[2]), r[3]) for r in rows]
 
+
+
+# When the attempts at targets to be checked were made: from the attempt log, and from the send
+# records of a process that died before it logged them. Without either, the target's creation
+# is the earliest a copy of it can have been sent.
+_ATTEMPT_TIMES = text(
+    """
+    SELECT pt.id,
+           COALESCE(LEAST(a.first_at, s.first_at), pt.created_at),
+           GREATEST(a.last_at, s.last_at)
+    FROM post_targets AS pt
+    LEFT JOIN LATERAL (SELECT min(started_at) AS first_at, max(started_at) AS last_at
+                       FROM publish_attempts WHERE target_id = pt.id) AS a ON true
+    LEFT JOIN LATERAL (SELECT min(created_at) AS first_at, max(created_at) AS last_at
+                       FROM publish_sends WHERE pt.id = ANY(target_ids)) AS s ON true
+    WHERE pt.id = ANY(CAST(:ids AS bigint[]))
+    """
+)
 
 
 def load_jobs(session: Session, claimed: list[Claimed]) -> list[Job]:
@@ -153,7 +183,8 @@ def load_jobs(session: Session, claimed: list[Claimed]) -> list[Job]:
     # Plain rows, not ORM objects: building thousands of model instances costs more than the SQL.
     targets = session.execute(
         select(PostTarget.id, PostTarget.post_id, PostTarget.team_id, PostTarget.account_id, PostTarget.attempts,
-               PostTarget.platform_post_id, PostTarget.thread_post_ids, PostTarget.idempotency_key)
+               PostTarget.platform_post_id, PostTarget.thread_post_ids, PostTarget.idempotency_key,
+               PostTarget.scheduled_at)
         .where(PostTarget.id.in_(list(by_id)))
     ).all()
     post_ids = {t.post_id for t in targets}
@@ -166,6 +197,8 @@ def load_jobs(session: Session, claimed: list[Claimed]) -> list[Job]:
     for link, item in session.exec(select(PostMedia, Media).join(Media, Media.id == PostMedia.media_id)
                                    .where(PostMedia.post_id.in_(post_ids)).order_by(PostMedia.position)):
         media.setdefault(link.post_id, []).append(item)
+    to_check = [c.target_id for c in claimed if c.needs_check]
+    attempt_times = {row[0]: (row[1], row[2]) for row in session.execute(_ATTEMPT_TIMES, {"ids": to_check})} if to_check else {}
     credentials: dict[int, AccountCredentials | Exception] = {}
     options: dict[int, dict[str, Any]] = {}
     jobs = []
@@ -190,13 +223,16 @@ def load_jobs(session: Session, claimed: list[Claimed]) -> list[Job]:
                 creds = found
                 resolved = content.resolve_content(post, variants.get(post.id, {}), account)
                 items = [content.media_item(m) for m in media.get(post.id, [])]
-                request = content.build_request(idempotency_key=target.idempotency_key, content=resolved, media=items)
+                request = content.build_request(idempotency_key=target.idempotency_key, content=resolved, media=items,
+                                                scheduled_at=target.scheduled_at)
         jobs.append(Job(
             target_id=target.id, post_id=target.post_id, team_id=target.team_id, account_id=target.account_id,
             platform=account.platform if account else "", handle=account.handle if account else "",
             attempts=target.attempts, needs_check=claim.needs_check, platform_post_id=target.platform_post_id,
             thread_post_ids=tuple(target.thread_post_ids or ()), request=request, credentials=creds,
             adapter_options=options.get(target.account_id, {}), problem=problem, due_at=claim.due_at,
+            first_attempt_at=attempt_times.get(target.id, (None, None))[0],
+            last_attempt_at=attempt_times.get(target.id, (None, None))[1],
         ))
     return jobs
 

@@ -40,8 +40,14 @@ worker processes; the synchronous `publish_due` runs the same steps inline for t
    in-app + e-mail alerts for posts that failed, partly failed or were missed. A result is
    written only if this process still holds the claim (`claimed_by = me AND status =
    'publishing'`).
-6. Keep claims alive: an engine renews its claims every third of `PUBLISH_CLAIM_SECONDS` and
-   holds an advisory lock for its whole life; only a dead or hung process loses its claims.
+6. Keep claims alive: an engine renews its claims every third of `PUBLISH_CLAIM_SECONDS` (also
+   while results cannot be written) and holds an advisory lock for its whole life; only a dead
+   or hung process loses its claims. The lock's connection can be lost without the process
+   dying (a PostgreSQL restart or failover, an idle-connection kill): the engine checks it
+   every half second, reconnects and takes the lock again, and while it does not hold its own
+   lock it neither claims nor judges others dead (after a restart every engine's lock is gone
+   at once). Another engine counts as dead only once its lock has been missing for
+   `DEAD_GRACE_SECONDS`, long enough for a live one to take its lock back.
 
 Outcomes of an attempt and who owns the statuses:
 - published: the platform has it (or already had it) → `published` (+ id, url).
@@ -87,12 +93,14 @@ from socialhub.schedule.publisher.claims import (
 )
 from socialhub.schedule.publisher.recording import apply_outcomes
 from socialhub.schedule.publisher.sending import attempt, Outcome
-from socialhub.schedule.publisher.sends import forget_sends, mark_sending
+from socialhub.schedule.publisher.sends import forget_sends, mark_sending, still_claimed
 
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 500  # outcomes written per transaction at most
-DEAD_CHECK_SECONDS = 0.5  # how often an engine looks for claims of processes that died
+DEAD_CHECK_SECONDS = 0.5  # how often an engine checks its own lock and looks for claims of processes that died
+DEAD_GRACE_SECONDS = 3.0  # another engine's lock must be missing this long before its claims are taken
+LIVENESS_CONNECT_TIMEOUT = 5  # seconds
 MARK_BATCH = 100  # targets recorded as being sent per write
 WRITE_MAX_DELAY_SECONDS = 0.5  # while sending is busy, results wait at most this long to be written
 
@@ -162,8 +170,11 @@ class Engine:
         self._platforms_checked = 0.0
         self._dead: list[str] = []
         self._dead_checked = 0.0
+        self._lock_held = False  # this engine's liveness lock, as last checked
+        self._missing_since: dict[str, float] = {}  # worker → when its lock was first seen missing
         self._expired_checked: dict[str, float] = {}
-        self._sendable: queue.Queue[Job | None] = queue.Queue()  # due, recorded as being sent
+        self._sendable: queue.Queue[tuple[int, Job] | None] = queue.Queue()  # (lock epoch, job): due, recorded as being sent
+        self._epoch = 0  # +1 each time the liveness lock is lost
         self._sends: dict[int, set[int]] = {}  # publish_sends row → its targets not yet written
         self._send_of: dict[int, int] = {}  # target id → its publish_sends row
         self._release_wake = threading.Event()
@@ -191,6 +202,7 @@ class Engine:
         # Sending is short bursts of CPU between waits; hand the GIL over sooner than the
         # default 5 ms so threads returning from the network or the database are not queued.
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
+        self._client = platform_accounts.new_http_client(max_connections=self.settings.concurrency)
         for n in range(self.settings.concurrency):
             thread = threading.Thread(target=self._work_loop, name=f"publish-{n}", daemon=True)
             thread.start()
@@ -201,13 +213,65 @@ class Engine:
         self._writer.start()
         log.info("publishing engine %s started with %d workers", self.worker, self.settings.concurrency)
 
-    def _hold_liveness_lock(self) -> None:
+    def _hold_liveness_lock(self) -> bool:
+        """Connect and take this engine's liveness lock; False (logged) when that fails now."""
         import psycopg
 
         from socialhub.core.db import database_url, libpq_url
 
-        self._liveness = psycopg.connect(libpq_url(database_url()), autocommit=True)
-        self._liveness.execute("SELECT pg_advisory_lock(%s::int, %s::int)", (LIVENESS_LOCK_CLASS, self._key))
+        self._drop_liveness()
+        try:
+            conn = psycopg.connect(libpq_url(database_url()), autocommit=True, connect_timeout=LIVENESS_CONNECT_TIMEOUT,
+                                   keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=2,
+                                   tcp_user_timeout=10_000)
+        except Exception as exc:
+            log.warning("publishing engine %s cannot reach the database for its liveness lock: %s", self.worker, exc)
+            return False
+        try:
+            # The key is this engine's own, so nobody else holds it, except the old session of
+            # this engine while the server has not yet noticed it is gone: then try again later.
+            got = conn.execute("SELECT pg_try_advisory_lock(%s::int, %s::int)", (LIVENESS_LOCK_CLASS, self._key)).fetchone()[0]
+        except Exception as exc:
+            log.warning("publishing engine %s could not take its liveness lock: %s", self.worker, exc)
+            conn.close()
+            return False
+        if not got:
+            conn.close()
+            return False
+        self._liveness = conn
+        self._lock_held = True
+        return True
+
+    def _drop_liveness(self) -> None:
+        if self._lock_held:
+            self._epoch += 1  # what was queued to send before this is verified again before sending
+        self._lock_held = False
+        self._missing_since.clear()
+        if self._liveness is not None:
+            try:
+                self._liveness.close()
+            except Exception:
+                pass
+            self._liveness = None
+
+    def _check_liveness(self) -> bool:
+        """Is this engine's liveness lock still held? Re-take it when its connection was lost."""
+        if self._liveness is not None:
+            try:
+                held = self._liveness.execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() "
+                    "AND classid = %s AND objid = %s)", (LIVENESS_LOCK_CLASS, self._key)).fetchone()[0]
+            except Exception as exc:
+                log.warning("publishing engine %s lost its liveness lock's connection (%s); reconnecting",
+                            self.worker, type(exc).__name__)
+                held = False
+            if held:
+                return True
+            self._drop_liveness()
+        if self._hold_liveness_lock():
+            log.info("publishing engine %s holds its liveness lock again", self.worker)
+            return True
+        return False
 
     def _semaphore(self, platform: str) -> threading.BoundedSemaphore:
         with self._lock:
@@ -224,22 +288,29 @@ class Engine:
         self._release_wake.set()
 
     def _work_loop(self) -> None:
-        # Each worker has its own connection pool: no lock shared with the other workers.
-        client = platform_accounts.new_http_client(max_connections=4)
-        try:
-            self._work(client)
-        finally:
-            client.close()
+        # One connection pool per engine (the egress client), shared by its workers.
+        self._work(self._client)
 
     def _work(self, client) -> None:
         while True:
-            job = self._sendable.get()
-            if job is None:
+            item = self._sendable.get()
+            if item is None:
                 self._sendable.put(None)  # let the other workers see it too
                 return
+            epoch, job = item
+            if not self._lock_held:  # others may be taking our claims: send nothing until the lock is back
+                self._sendable.put((epoch, job))
+                time.sleep(0.05)
+                continue
+            if epoch != self._epoch:
+                # The lock was lost after this job was marked: another engine may have taken the
+                # claim meanwhile. Send it only if the claim is still ours.
+                if not self._reverify(job):
+                    continue
+                epoch = self._epoch
             semaphore = self._semaphore(job.platform)
             if not semaphore.acquire(blocking=False):
-                self._sendable.put(job)  # its platform is at its limit: take another
+                self._sendable.put((epoch, job))  # its platform is at its limit: take another
                 time.sleep(0.002)
                 continue
             try:
@@ -253,6 +324,26 @@ class Engine:
                 self._unsent -= 1
             self._results.put(outcome)
             self._wake.set()
+
+    def _reverify(self, job: Job) -> bool:
+        """After a lost liveness lock: is this claim still ours? If not, drop the job (its new
+        holder checks with the platform first); if the database cannot say, hold it."""
+        from socialhub.core.db import session_scope
+
+        try:
+            with session_scope() as session:
+                held = job.target_id in still_claimed(session, worker=self.worker, target_ids=[job.target_id])
+        except Exception:
+            time.sleep(0.2)
+            self._sendable.put((-1, job))  # ask again later
+            return False
+        if held:
+            return True
+        log.warning("the claim on target %s was taken over while the liveness lock was lost; not sending it", job.target_id)
+        with self._lock:
+            self._held.pop(job.target_id, None)
+            self._unsent -= 1
+        return False
 
     def _release_loop(self) -> None:
         """Move jobs whose time has come from the waiting queue to the workers, a batch at a
@@ -286,6 +377,7 @@ class Engine:
                     break
                 batch.append(item)
             ids = [item[2].target_id for item in batch]
+            epoch = self._epoch  # taken before marking: a lock lost from here on is noticed by the senders
             try:
                 with session_scope() as session:
                     kept, send_id = mark_sending(session, worker=self.worker, target_ids=ids)
@@ -309,7 +401,7 @@ class Engine:
                         self._send_of[target_id] = send_id
             for item in batch:
                 if item[2].target_id in kept:
-                    self._sendable.put(item[2])
+                    self._sendable.put((epoch, item[2]))
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -348,19 +440,31 @@ class Engine:
         self._wake.clear()
 
     def _refresh_views(self) -> None:
-        """Platforms with accounts (every 2 s) and dead workers' claims (every half second)."""
+        """Own liveness lock and dead workers' claims (every half second), platforms with
+        accounts (every 2 s)."""
         from socialhub.core.db import session_scope
 
         now = time.monotonic()
-        if now - self._platforms_checked > 2 or now - self._dead_checked > DEAD_CHECK_SECONDS:
+        check_dead = now - self._dead_checked > DEAD_CHECK_SECONDS
+        if check_dead:
+            self._dead_checked = now
+            if not self._check_liveness():
+                self._dead = []  # without our own lock, everyone looks dead: judge nobody
+                return
+        if now - self._platforms_checked > 2 or check_dead:
             with session_scope() as session:
                 if now - self._platforms_checked > 2:
                     self._platforms = sorted(session.exec(
                         select(PlatformAccount.platform).where(PlatformAccount.status == "ok").distinct()))
                     self._platforms_checked = now
-                if now - self._dead_checked > DEAD_CHECK_SECONDS:
-                    self._dead = dead_workers(session, me=self.worker)
-                    self._dead_checked = now
+                if check_dead:
+                    self._dead = self._confirmed_dead(dead_workers(session, me=self.worker), now)
+
+    def _confirmed_dead(self, missing: list[str], now: float) -> list[str]:
+        """Workers whose lock has been missing for `DEAD_GRACE_SECONDS` (a live engine whose
+        connection was cut takes its lock back well within that)."""
+        self._missing_since = {w: self._missing_since.get(w, now) for w in missing}
+        return [w for w, since in self._missing_since.items() if now - since >= DEAD_GRACE_SECONDS]
 
     def _claim_round(self) -> tuple[int, bool]:
         """One claim per platform while there is room: (claimed, more may be due)."""
@@ -369,6 +473,8 @@ class Engine:
         except Exception:
             log.exception("reading publishing state failed; trying again next tick")
             return 0, False
+        if not self._lock_held:
+            return 0, False  # others may take what we claim now: claim again once the lock is back
         claimed, more = 0, False
         for platform in self._platforms:
             room = self._room()
@@ -400,6 +506,7 @@ class Engine:
         last_extend = time.monotonic()
         pending: list[Outcome] = []
         oldest = 0.0
+        retry_at = 0.0  # after a failed write, not before this
         while True:
             try:
                 outcome = self._results.get(timeout=0.05)
@@ -412,17 +519,21 @@ class Engine:
                 pass
             busy = self.unsent() > 0 and not self._stopping
             due = pending and (len(pending) >= WRITE_BATCH or not busy or time.monotonic() - oldest > WRITE_MAX_DELAY_SECONDS)
-            if due:
+            written_ok = False
+            if due and time.monotonic() >= retry_at:
                 try:
                     with session_scope() as session:
                         # A lost result is re-checked with the platform (the claim is durable), so
                         # this commit need not wait for the disk.
                         session.execute(text("SET LOCAL synchronous_commit = off"))
                         apply_outcomes(session, pending, worker=self.worker, settings=self.settings)
+                    written_ok = True
                 except Exception:
+                    # Not written (the database is away): try again shortly; the claims below are
+                    # still renewed, so nobody takes these targets over meanwhile.
                     log.exception("writing %d publish result(s) failed; retrying", len(pending))
-                    time.sleep(1)
-                    continue
+                    retry_at = time.monotonic() + 1.0
+            if written_ok:
                 done: list[int] = []
                 with self._lock:
                     for written in pending:
@@ -465,11 +576,11 @@ class Engine:
             self._releaser.join(max(0.0, deadline - time.monotonic()))
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        if self._threads and not any(thread.is_alive() for thread in self._threads):
+            self._client.close()
         if self._writer is not None:
             self._writer.join(max(0.0, deadline - time.monotonic()))
-        if self._liveness is not None:
-            self._liveness.close()
-            self._liveness = None
+        self._drop_liveness()
 
 
 _engine: Engine | None = None

@@ -5,6 +5,14 @@ the other), the attempt log, the activity log, the rate limit of the account, th
 roll-up, and one event per team for live pages. A result is written only while this worker
 still holds the claim (`claimed_by = me AND status = 'publishing'`). Also owns the retry delay
 (`backoff_seconds`) and what an outcome becomes after the last attempt (`failed`).
+
+Everything in an outcome that came from a platform (error texts, ids, urls, warnings) is
+untrusted: `clean_outcome` removes NUL and other control characters (and lone surrogates)
+and caps lengths before anything is written, whatever the adapters did already. If a batch
+still cannot be written (a value the database refuses), the batch is split in halves until
+the one bad outcome is found; that target is recorded `failed` with "the platform's answer
+could not be stored" (checked with the platform before any retry), and the rest of the batch
+is written as usual. One poisoned answer never holds back the others.
 """
 
 from __future__ import annotations
@@ -12,10 +20,12 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import exc as sa_exc, text
 from sqlmodel import Session
 
 from socialhub.channels import accounts as platform_accounts
@@ -69,7 +79,7 @@ def _final(outcome: Outcome, settings: PublishingSettings, now: datetime) -> dic
     job = outcome.job
     attempts = job.attempts + (1 if outcome.counted else 0)
     new_status, error, due_at = outcome.status, outcome.error, None
-    needs_check = job.needs_check or outcome.status == "unconfirmed"
+    needs_check = job.needs_check or outcome.status == "unconfirmed" or outcome.needs_check
     name = platform_accounts.platform_display_name(job.platform)
     if new_status in ("retrying", "unconfirmed") and attempts >= settings.max_attempts:
         new_status = "failed"
@@ -110,13 +120,104 @@ def _final(outcome: Outcome, settings: PublishingSettings, now: datetime) -> dic
     return {"row": row, "message": message[:1000], "status": new_status}
 
 
+# ---- what came from the platform is cleaned before it is stored ------------------------------------
+
+ERROR_MAX = 2000  # post_targets.last_error and publish_attempts.error
+ID_MAX = 500  # post_targets.platform_post_id
+URL_MAX = 1000  # post_targets.url
+THREAD_MAX = 100  # thread part ids kept
+UNSTORABLE = "The platform's answer could not be stored"
+# C0 controls except tab and newline, DEL, C1 controls, lone surrogates (JSON and PostgreSQL refuse them).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(value: Any, limit: int) -> str:
+    """A platform-sourced string made storable: control characters removed, at most `limit` characters."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        value = str(value)
+    value = value[: limit * 4]  # do not scan megabytes
+    return _UNSAFE.sub("", value)[:limit]
+
+
+def _clean_id(value: Any) -> str | None:
+    """An id or url is not shortened (a cut id would be wrong): only control characters go.
+    One that is still too long is refused by the database and handled as unstorable."""
+    if value is None:
+        return None
+    cleaned = _UNSAFE.sub("", value if isinstance(value, str) else str(value)).strip()
+    return cleaned or None
+
+
+def clean_outcome(outcome: Outcome) -> Outcome:
+    """The outcome with every platform-sourced string cleaned (see the module docstring)."""
+    result = outcome.result
+    if result is not None:
+        result = replace(
+            result,
+            platform_post_id=_clean_id(result.platform_post_id) or "",
+            url=_clean_id(result.url),
+            thread_post_ids=tuple(i for i in (_clean_id(x) for x in result.thread_post_ids[:THREAD_MAX]) if i),
+            warnings=tuple(clean_text(w, ERROR_MAX) for w in result.warnings[:20]),
+        )
+    partial = tuple(i for i in (_clean_id(x) for x in outcome.partial_ids[:THREAD_MAX]) if i)
+    if outcome.status == "published" and result is not None and not result.platform_post_id:
+        return unstorable(outcome, "no post id in it")
+    return replace(outcome, error=clean_text(outcome.error, ERROR_MAX), result=result, partial_ids=partial)
+
+
+def unstorable(outcome: Outcome, problem: BaseException | str) -> Outcome:
+    """What is recorded for an outcome the database refused: `failed`, checked before any retry."""
+    reason = problem if isinstance(problem, str) else type(problem).__name__
+    return Outcome(job=outcome.job, status="failed", attempt="failed", started_at=outcome.started_at,
+                   duration_ms=outcome.duration_ms, counted=outcome.counted, needs_check=True,
+                   error=f"{UNSTORABLE} ({reason}); it may have been published: check the account before retrying.")
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """A lost connection or a server going away: splitting the batch would not help."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError))
+
+
 def apply_outcomes(session: Session, outcomes: list[Outcome], *, worker: str, now: datetime | None = None,
                    settings: PublishingSettings | None = None) -> list[int]:
-    """Write a batch of outcomes (step 5). Returns the target ids written (claims this worker still held)."""
+    """Write a batch of outcomes (step 5). Returns the target ids written (claims this worker still held).
+
+    Each (part of a) batch is written inside a savepoint; an outcome the database refuses is
+    found by splitting the batch and recorded as unstorable (see the module docstring). A
+    lost connection is raised to the caller, which tries again later.
+    """
     if not outcomes:
         return []
     settings = settings or publishing_settings()
     now = now or utcnow()
+    return sorted(_apply_split(session, [clean_outcome(o) for o in outcomes], worker=worker, now=now, settings=settings))
+
+
+def _apply_split(session: Session, outcomes: list[Outcome], *, worker: str, now: datetime,
+                 settings: PublishingSettings) -> list[int]:
+    try:
+        with session.begin_nested():
+            return _apply(session, outcomes, worker=worker, now=now, settings=settings)
+    except Exception as exc:
+        if _is_connection_error(exc):
+            raise
+        if len(outcomes) > 1:
+            middle = len(outcomes) // 2
+            return (_apply_split(session, outcomes[:middle], worker=worker, now=now, settings=settings)
+                    + _apply_split(session, outcomes[middle:], worker=worker, now=now, settings=settings))
+        [bad] = outcomes
+        log.error("the result of target %s could not be stored (%s: %s); recording it as failed",
+                  bad.job.target_id, type(exc).__name__, str(exc)[:300])
+        with session.begin_nested():
+            return _apply(session, [unstorable(bad, exc)], worker=worker, now=now, settings=settings)
+
+
+def _apply(session: Session, outcomes: list[Outcome], *, worker: str, now: datetime,
+           settings: PublishingSettings) -> list[int]:
     finals = [_final(o, settings, now) for o in outcomes]
     applied = {r[0] for r in session.execute(_APPLY, {"rows": json.dumps([f["row"] for f in finals]), "worker": worker, "now": now})}
     if len(applied) < len(outcomes):

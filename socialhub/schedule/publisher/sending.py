@@ -36,6 +36,9 @@ from socialhub.schedule.publisher.claims import Job
 log = logging.getLogger(__name__)
 
 REFRESH_BEFORE_USE_SECONDS = 60  # refresh a token that expires sooner than this before using it
+# A timeline can lag behind a post that was just created: after an attempt younger than this,
+# "not found" is not trusted yet and the check is made again later (nothing is sent).
+TIMELINE_LAG_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Outcome:
     retry_after: float | None = None  # seconds, from the platform
     rate_limited: bool = False
     partial_ids: tuple[str, ...] = ()
+    needs_check: bool = False  # ask the platform before any later attempt (e.g. its answer could not be stored)
 
 
 
@@ -84,12 +88,20 @@ def attempt(job: Job, *, client=None) -> Outcome:
         if credentials.expires_within(REFRESH_BEFORE_USE_SECONDS):
             credentials = platform_accounts.refresh_account_token(account_id=job.account_id, client=client)
         if job.needs_check:
-            found = adapter.find_existing(credentials, request)
+            by_text = getattr(adapter, "matches_by_text", False)
+            if by_text:  # only posts made since the first attempt can be this one (not last week's copy)
+                found = adapter.find_existing(credentials, request, since=job.first_attempt_at)
+            else:  # matched by key: time does not matter
+                found = adapter.find_existing(credentials, request)
             if found is not None and found.complete:
                 return outcome("published", "found", result=found)
             if found is not None:
                 partial = tuple(found.thread_post_ids)
                 request = replace(request, published_part_ids=partial)
+            lag = _timeline_may_lag(job, started_at) if by_text else None
+            if lag is not None:
+                return outcome("retrying", "retry", counted=False, retry_after=lag, partial_ids=partial,
+                               error="Not found on the account's timeline yet after a recent attempt; checking again before sending.")
         result = _publish_with_auth_retry(adapter, credentials, request, job, client)
         return outcome("published", "published", result=result)
     except AccountNeedsReconnect as exc:
@@ -109,6 +121,18 @@ def attempt(job: Job, *, client=None) -> Outcome:
         return outcome("retrying", "retry", error=f"Unexpected error: {type(exc).__name__}: {exc}"[:500], partial_ids=partial)
     finally:
         adapter.close()
+
+
+def _timeline_may_lag(job: Job, now: datetime) -> float | None:
+    """Seconds to wait before "not found" can be trusted (None: trust it now).
+
+    A platform's timeline may not list a post created a moment ago; after an attempt that may
+    have reached the platform less than `TIMELINE_LAG_SECONDS` ago, check again later.
+    """
+    if job.last_attempt_at is None:
+        return None
+    waited = (now - job.last_attempt_at).total_seconds()
+    return TIMELINE_LAG_SECONDS - waited if waited < TIMELINE_LAG_SECONDS else None
 
 
 def _partial(exc: PlatformError, before: tuple[str, ...]) -> tuple[str, ...]:

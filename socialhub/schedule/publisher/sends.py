@@ -46,6 +46,16 @@ def mark_sending(session: Session, *, worker: str, target_ids: list[int]) -> tup
     return set(held or ()), send_id
 
 
+def still_claimed(session: Session, *, worker: str, target_ids: list[int]) -> set[int]:
+    """The targets this worker still holds, waiting for any takeover in progress to commit
+    (after an engine got its lost liveness lock back, before it sends what it had queued)."""
+    if not target_ids:
+        return set()
+    return set(session.execute(text(
+        "SELECT id FROM post_targets WHERE id = ANY(:ids) AND claimed_by = :worker AND status = 'publishing' FOR KEY SHARE"
+    ), {"ids": target_ids, "worker": worker}).scalars())
+
+
 def forget_sends(session: Session, *, send_ids: list[int]) -> None:
     """Drop send records whose targets' results are written."""
     if send_ids:

@@ -7,6 +7,9 @@ for attached media (`media_rows`). The handlers use the composer's saving and lo
 
 from __future__ import annotations
 
+import asyncio
+import io
+
 import reflex as rx
 
 from socialhub.core.db import session_scope
@@ -28,6 +31,12 @@ def media_rows(items) -> list[MediaRow]:
                      alt=m.alt_text) for m in items]
 
 
+def _store_upload(team_id: int, actor_id: int, file, name: str) -> int:
+    with session_scope() as session:
+        media = uploads.upload_media(session, team_id=team_id, actor_id=actor_id, file=file, filename=name)
+        return media.id
+
+
 class ComposeMedia(rx.State, mixin=True):
     media: list[MediaRow] = []
     upload_errors: list[str] = []
@@ -44,15 +53,18 @@ class ComposeMedia(rx.State, mixin=True):
             errors.append(f"Attach at most {MAX_UPLOAD_FILES} files at a time; the first {MAX_UPLOAD_FILES} were taken.")
         for upload in files[:MAX_UPLOAD_FILES]:
             name = uploads.clean_filename(upload.name or "") or "file"
-            data = await upload.read(MAX_UPLOAD_BYTES + 1)
-            if len(data) > MAX_UPLOAD_BYTES:
-                errors.append(f"{name}: larger than {MAX_UPLOAD_BYTES // uploads.MB} MB, the most SocialHub accepts.")
-                continue
+            # The upload's spooled file, streamed by upload_media (which stops past the size limit);
+            # anything without one is read up to the limit only.
+            file = getattr(upload, "file", None)
+            if file is None:
+                data = await upload.read(MAX_UPLOAD_BYTES + 1)
+                if len(data) > MAX_UPLOAD_BYTES:
+                    errors.append(f"{name}: larger than {MAX_UPLOAD_BYTES // uploads.MB} MB, the most SocialHub accepts.")
+                    continue
+                file = io.BytesIO(data)
             try:
-                with session_scope() as session:
-                    media = uploads.upload_media(session, team_id=self._team_id, actor_id=user.id, data=data,
-                                                 filename=name)
-                    new_ids.append(media.id)
+                # Hashing, checking and storing up to 512 MB is slow: off the event loop.
+                new_ids.append(await asyncio.to_thread(_store_upload, self._team_id, user.id, file, name))
             except ServiceError as exc:
                 errors.append(f"{name}: {exc}")
         self.upload_errors = errors

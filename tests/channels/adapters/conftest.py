@@ -1,4 +1,4 @@
-"""Fixtures for the platform adapter tests: one started fake per platform, a short-timeout client."""
+"""Fixtures for the platform adapter tests: one started fake per platform, a short-timeout egress client."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Iterator
 
 import httpx
 import pytest
+
+from socialhub.core import egress
 
 from tests.fakes.platforms.bluesky import FakeBlueskyServer
 from tests.fakes.platforms.facebook import FakeFacebookServer
@@ -22,7 +24,8 @@ CLIENT_TIMEOUT_SECONDS = 0.5
 
 @pytest.fixture
 def http_client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=httpx.Timeout(CLIENT_TIMEOUT_SECONDS)) as client:
+    """The egress client, as the adapters get it in production."""
+    with egress.client(timeout=httpx.Timeout(CLIENT_TIMEOUT_SECONDS)) as client:
         yield client
 
 

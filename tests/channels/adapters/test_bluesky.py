@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
-from socialhub.channels.adapters.bluesky import BlueskyAdapter, tid_for_key
+from socialhub.channels.adapters.bluesky import _legacy_tid, BlueskyAdapter, tid_for
 from socialhub.channels.adapters.exceptions import (
     AuthError,
     PlatformError,
@@ -126,12 +127,72 @@ def test_reply_to_an_existing_post_keeps_its_thread_root(adapter, account, blues
     assert record["reply"]["parent"]["uri"] == child.platform_post_id
 
 
-def test_record_key_is_a_valid_tid_derived_from_the_idempotency_key():
-    key = tid_for_key("target-42")
+S32 = "234567abcdefghijklmnopqrstuvwxyz"
+SCHEDULED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
-    assert key == tid_for_key("target-42")
-    assert key != tid_for_key("target-43")
-    assert re.fullmatch(r"[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}", key)
+
+def decode_tid(key: str) -> tuple[int, int]:
+    """(microseconds since 1970, clock id) of a TID, per atproto.com/specs/tid."""
+    assert re.fullmatch(r"[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}", key), key
+    value = 0
+    for char in key:
+        value = value * 32 + S32.index(char)
+    assert value >> 63 == 0, "the top bit is 0"
+    return value >> 10, value & 0x3FF
+
+
+def rkey(uri: str) -> str:
+    return uri.rsplit("/", 1)[1]
+
+
+def test_record_keys_are_tids_of_the_scheduled_time_in_thread_order(adapter, account, bluesky_server):
+    post = PublishRequest(text="1/3", thread=[ThreadPart("2/3"), ThreadPart("3/3")], first_comment="more below",
+                          idempotency_key="sh-thread-time", scheduled_at=SCHEDULED)
+
+    result = adapter.publish(account, post)
+
+    keys = [rkey(uri) for uri in result.thread_post_ids] + [rkey(result.first_comment_id)]
+    assert keys == sorted(keys) and len(set(keys)) == 4, "parts (then the comment) sort in thread order"
+    decoded = [decode_tid(key) for key in keys]
+    start = int(SCHEDULED.timestamp()) * 1_000_000
+    assert all(start <= us < start + 1_000_000 + 4 for us, _ in decoded), "within the scheduled second"
+    assert [us for us, _ in decoded] == [decoded[0][0] + i for i in range(4)]
+    assert len({clock for _, clock in decoded}) == 1, "one clock id, from the idempotency key"
+    listed = sorted(bluesky_server.posts(), key=lambda r: rkey(r["uri"]))
+    assert [r["value"]["text"] for r in listed] == ["1/3", "2/3", "3/3", "more below"]
+
+
+def test_record_keys_are_the_same_on_every_attempt_and_differ_between_posts():
+    assert tid_for("sh-a", SCHEDULED) == tid_for("sh-a", SCHEDULED.replace(microsecond=0))
+    assert tid_for("sh-a", SCHEDULED, 1) > tid_for("sh-a", SCHEDULED)
+    later = datetime(2026, 3, 1, 9, 0, 1, tzinfo=UTC)
+    assert tid_for("sh-z", later) > tid_for("sh-a", SCHEDULED), "posts a second apart sort by time"
+    same_second = {tid_for(f"sh-{n}", SCHEDULED) for n in range(5000)}
+    assert len(same_second) == 5000, "posts due at the same moment get distinct keys"
+    assert tid_for("sh-a", None) == tid_for("sh-a", None), "without a time, still one key per post"
+
+
+def test_a_post_retried_after_an_unknown_outcome_keeps_its_record_key(adapter, account, bluesky_server):
+    post = PublishRequest(text="again?", idempotency_key="sh-retry", scheduled_at=SCHEDULED)
+    bluesky_server.fail_next("timeout", path="createRecord")
+    with pytest.raises(UnknownOutcomeError):
+        adapter.publish(account, post)
+
+    again = adapter.publish(account, post)
+
+    assert again.already_existed and rkey(again.platform_post_id) == tid_for("sh-retry", SCHEDULED)
+    assert len(bluesky_server.posts()) == 1
+
+
+def test_a_post_sent_with_an_old_style_record_key_is_still_found(adapter, account, bluesky_server):
+    post = PublishRequest(text="sent last year", idempotency_key="sh-old", scheduled_at=SCHEDULED)
+    old_key = _legacy_tid("sh-old")
+    uri = f"at://did:plc:alice/app.bsky.feed.post/{old_key}"
+    bluesky_server.records[("did:plc:alice", "app.bsky.feed.post", old_key)] = {"uri": uri, "cid": "bafyold", "value": {"text": post.text}}
+
+    found = adapter.find_existing(account, post)
+
+    assert found is not None and found.platform_post_id == uri and found.complete
 
 
 @pytest.mark.parametrize("duplicate_answer", ["internal_error", "explicit"])
@@ -145,7 +206,7 @@ def test_publishing_the_same_key_twice_creates_one_record(adapter, account, blue
     assert len(bluesky_server.posts()) == 1
     assert second.platform_post_id == first.platform_post_id
     assert second.already_existed and not first.already_existed
-    assert first.platform_post_id.endswith("/" + tid_for_key("target-7"))
+    assert first.platform_post_id.endswith("/" + tid_for("target-7", None))
 
 
 def test_timeout_after_the_record_was_created_is_unknown_outcome_then_found(adapter, account, bluesky_server):

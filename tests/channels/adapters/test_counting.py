@@ -9,7 +9,6 @@ from socialhub.channels.adapters import text as text_module
 from socialhub.channels.adapters.bluesky import BlueskyAdapter
 from socialhub.channels.adapters.mastodon import MastodonAdapter
 from socialhub.channels.adapters.text import (
-    _approximate_graphemes,
     count_bluesky,
     count_graphemes,
     count_mastodon,
@@ -44,16 +43,12 @@ def test_bluesky_counts_graphemes(text, expected):
     assert BlueskyAdapter().count_text(text) == expected
 
 
-@pytest.mark.parametrize("text", [FAMILY, FLAG * 3, THUMB_MEDIUM, KEYCAP, "e\u0301\u0302x", "한국어", "\r\n\n", "a\u200db", "Grüße 👋🏾 🇫🇷!"])
-def test_fallback_grapheme_splitter_agrees_with_the_unicode_rules(text):
-    assert _approximate_graphemes(text) == regex.findall(r"\X", text)
-
-
-def test_counting_works_without_the_regex_package(monkeypatch):
-    monkeypatch.setattr(text_module, "_regex", None)
-
-    assert count_bluesky(FAMILY + " " + FLAG + " e\u0301") == 5
-    assert count_x(FAMILY) == 2
+@pytest.mark.parametrize("text", [FAMILY, FLAG * 3, THUMB_MEDIUM, KEYCAP, "e\u0301\u0302x", "한국어", "\r\n\n", "a\u200db",
+                                  "Grüße 👋🏾 🇫🇷!", "क्षि", "\U0001F3F4\U000E0067\U000E0062\U000E0065\U000E006E\U000E0067\U000E007F"])
+def test_one_grapheme_implementation_the_unicode_rules_of_regex(text):
+    assert text_module.graphemes(text) == regex.findall(r"\X", text)
+    assert not any(name.startswith("_approximate") or name == "_regex" for name in vars(text_module)), \
+        "no second, approximate grapheme splitter"
 
 
 def test_x_counts_any_url_as_23():

@@ -40,8 +40,9 @@ def account(facebook_server):
 def test_text_post_goes_to_the_page_feed_with_a_link(adapter, account, facebook_server):
     result = adapter.publish(account, PublishRequest(text="We open at 8", options={"link": "https://bakery.example"}, idempotency_key="fb1"))
 
-    form = facebook_server.received("POST", "/feed")[0].form
-    assert form == {"message": "We open at 8", "link": "https://bakery.example", "access_token": account.access_token}
+    request = facebook_server.received("POST", "/feed")[0]
+    assert request.form == {"message": "We open at 8", "link": "https://bakery.example"}
+    assert request.bearer == account.access_token
     assert result.platform_post_id == facebook_server.posts[0]["id"]
     assert result.url == f"https://www.facebook.com/{result.platform_post_id}"
 
@@ -138,3 +139,13 @@ def test_delete_removes_the_post(adapter, account, facebook_server):
     adapter.delete(account, result.platform_post_id)
 
     assert facebook_server.posts == []
+
+
+def test_no_request_carries_the_page_token_in_its_url(adapter, account, facebook_server):
+    result = adapter.publish(account, PublishRequest(text="tokens stay out of URLs", first_comment="c", idempotency_key="fb-url"))
+    adapter.find_existing(account, PublishRequest(text="tokens stay out of URLs", idempotency_key="fb-url"))
+    adapter.delete(account, result.platform_post_id)
+
+    authed = [r for r in facebook_server.requests if "oauth/" not in r.path]
+    assert authed and all(r.bearer == account.access_token for r in authed)
+    assert not [r.path for r in facebook_server.requests if "access_token" in r.query]

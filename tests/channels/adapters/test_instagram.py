@@ -45,9 +45,10 @@ def account(instagram_server):
 def test_single_image_container_is_polled_then_published_with_caption_and_alt_text(adapter, account, instagram_server):
     result = adapter.publish(account, PublishRequest(text="Fresh bread #bakery", media=[photo(alt_text="Loaves")], idempotency_key="ig1"))
 
-    create = instagram_server.received("POST", r"/media\Z")[0].form
-    assert create == {"image_url": "https://media.socialhub.example/p.jpg", "alt_text": "Loaves", "caption": "Fresh bread #bakery",
-                      "access_token": account.access_token}
+    create_request = instagram_server.received("POST", r"/media\Z")[0]
+    create = create_request.form
+    assert create == {"image_url": "https://media.socialhub.example/p.jpg", "alt_text": "Loaves", "caption": "Fresh bread #bakery"}
+    assert create_request.bearer == account.access_token
     container_id = instagram_server.received("POST", "/media_publish")[0].form["creation_id"]
     status_reads = instagram_server.received("GET", container_id)
     assert [r.query["fields"] for r in status_reads] == [["status_code,status"]] * 2  # IN_PROGRESS, then FINISHED
@@ -168,3 +169,12 @@ def test_refresh_uses_ig_refresh_token(adapter, account, instagram_server):
 def test_delete_is_not_supported_by_instagram(adapter, account):
     with pytest.raises(NotSupported):
         adapter.delete(account, "123")
+
+
+def test_no_request_carries_the_token_in_its_url(adapter, account, instagram_server):
+    adapter.publish(account, PublishRequest(text="tokens stay out of URLs", media=[photo()], idempotency_key="ig-url"))
+    adapter.find_existing(account, PublishRequest(text="tokens stay out of URLs", media=[photo()], idempotency_key="ig-url"))
+    adapter.refresh_token(account)
+
+    assert instagram_server.requests and all(r.bearer == account.access_token for r in instagram_server.requests)
+    assert not [r.path for r in instagram_server.requests if "access_token" in r.query or "access_token" in r.form]

@@ -43,9 +43,10 @@ def account(threads_server):
 def test_text_post_is_a_text_container_published_after_it_finishes(adapter, account, threads_server):
     result = adapter.publish(account, PublishRequest(text="Hello Threads", idempotency_key="th1"))
 
-    create = threads_server.received("POST", r"/threads\Z")[0].form
+    create_request = threads_server.received("POST", r"/threads\Z")[0]
+    create = create_request.form
     assert create["media_type"] == "TEXT" and create["text"] == "Hello Threads"
-    assert create["access_token"] == account.access_token
+    assert create_request.bearer == account.access_token and "access_token" not in create
     publish = threads_server.received("POST", "/threads_publish")[0].form
     assert publish["creation_id"] in threads_server.containers
     assert threads_server.received("GET", publish["creation_id"])[0].query["fields"] == ["status,error_message"]
@@ -182,7 +183,7 @@ def test_refresh_extends_the_long_lived_token(adapter, account, threads_server):
     tokens = adapter.refresh_token(account)
 
     request = threads_server.received("GET", "/refresh_access_token")[0]
-    assert request.query["grant_type"] == ["th_refresh_token"] and request.query["access_token"] == [account.access_token]
+    assert request.query["grant_type"] == ["th_refresh_token"] and request.bearer == account.access_token
     assert tokens.access_token in threads_server.tokens and tokens.expires_at is not None
 
 
@@ -192,3 +193,13 @@ def test_delete_removes_the_post(adapter, account, threads_server):
     adapter.delete(account, result.platform_post_id)
 
     assert threads_server.posts == []
+
+
+def test_no_request_carries_the_token_in_its_url(adapter, account, threads_server):
+    result = adapter.publish(account, PublishRequest(text="tokens stay out of URLs", idempotency_key="th-url"))
+    adapter.find_existing(account, PublishRequest(text="tokens stay out of URLs", idempotency_key="th-url"))
+    adapter.delete(account, result.platform_post_id)
+    adapter.refresh_token(account)
+
+    assert threads_server.requests and all(r.bearer == account.access_token for r in threads_server.requests)
+    assert not [r.path for r in threads_server.requests if "access_token" in r.query or "access_token" in r.form]

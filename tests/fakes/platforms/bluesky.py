@@ -48,6 +48,7 @@ class FakeBlueskyServer(FakePlatformServer):
         self.records: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.blobs: dict[str, tuple[str, bytes]] = {}
         self.duplicate_answer = "internal_error"
+        self.pds_url: str | None = None  # the PDS a session's DID document names (None: no didDoc)
         super().__init__()
 
     # -- helpers for tests --------------------------------------------------------------------
@@ -59,7 +60,11 @@ class FakeBlueskyServer(FakePlatformServer):
         refresh = _fake_jwt(did, "com.atproto.refresh", 90 * 86400, serial)
         self.access_tokens[access] = did
         self.refresh_tokens[refresh] = did
-        return {"did": did, "handle": handle, "accessJwt": access, "refreshJwt": refresh, "active": True}
+        session = {"did": did, "handle": handle, "accessJwt": access, "refreshJwt": refresh, "active": True}
+        if self.pds_url is not None:
+            session["didDoc"] = {"id": did, "service": [
+                {"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": self.pds_url}]}
+        return session
 
     def posts(self, did: str = "did:plc:alice") -> list[dict[str, Any]]:
         return [r for (repo, coll, _), r in self.records.items() if repo == did and coll == "app.bsky.feed.post"]
@@ -70,6 +75,7 @@ class FakeBlueskyServer(FakePlatformServer):
         x = "/xrpc/"
         self.add_route("POST", x + r"com\.atproto\.server\.createSession", self.create_session, auth=False)
         self.add_route("POST", x + r"com\.atproto\.server\.refreshSession", self.refresh_session, auth=False)
+        self.add_route("GET", x + r"com\.atproto\.server\.getSession", self.get_session)
         self.add_route("GET", x + r"com\.atproto\.identity\.resolveHandle", self.resolve_handle, auth=False)
         self.add_route("POST", x + r"com\.atproto\.repo\.uploadBlob", self.upload_blob)
         self.add_route("POST", x + r"com\.atproto\.repo\.createRecord", self.create_record)
@@ -117,6 +123,11 @@ class FakeBlueskyServer(FakePlatformServer):
             return self.error(400, "InvalidToken", "Token could not be verified")
         handle = next(h for h, a in self.accounts.items() if a["did"] == did)
         return Reply(200, self.issue_session(handle))
+
+    def get_session(self, request: RecordedRequest) -> Reply:
+        did = self.access_tokens[request.bearer or ""]
+        handle = next(h for h, a in self.accounts.items() if a["did"] == did)
+        return Reply(200, {"did": did, "handle": handle, "active": True})
 
     def resolve_handle(self, request: RecordedRequest) -> Reply:
         handle = request.arg("handle", "")

@@ -187,11 +187,13 @@ class FakePlatformServer:
 
     platform = "fake"
     timeout_delay = 1.5  # seconds; longer than the clients' timeouts in tests
+    host = "127.0.0.1"  # any 127.x address works on Linux (tests that allow only one address)
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self._routes: list[_Route] = []
         self._failures: list[Failure] = []
+        self._slow: list[tuple[str | None, str, float]] = []
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self._httpd: ThreadingHTTPServer | None = None
@@ -201,7 +203,7 @@ class FakePlatformServer:
     # -- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> FakePlatformServer:
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        httpd = ThreadingHTTPServer((self.host, 0), _Handler)
         httpd.daemon_threads = True
         httpd.block_on_close = False
         httpd.fake = self  # type: ignore[attr-defined]
@@ -245,6 +247,16 @@ class FakePlatformServer:
         assert kind in FAILURE_KINDS, kind
         with self._lock:
             self._failures.append(Failure(kind, method, path, times, retry_after, after))
+
+    def slow_down(self, path: str, seconds: float, *, method: str | None = None) -> None:
+        """Answer requests matching `method` and the `path` regex (searched) `seconds` late (successfully)."""
+        with self._lock:
+            self._slow.append((method, path, seconds))
+
+    def _slowness(self, request: RecordedRequest) -> float:
+        with self._lock:
+            return max([s for m, p, s in self._slow if (m is None or m == request.method) and re.search(p, request.path)],
+                       default=0.0)
 
     def received(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
         """Recorded requests with that method and a path matching the regex (searched)."""
@@ -301,7 +313,7 @@ class FakePlatformServer:
         if failure is not None and failure.kind != "timeout":
             return self.failure_reply(failure.kind, request, failure), 0.0
         reply = self._route(request)
-        return reply, (self.timeout_delay if failure is not None else 0.0)
+        return reply, (self.timeout_delay if failure is not None else self._slowness(request))
 
     def _route(self, request: RecordedRequest) -> Reply:
         for route in self._routes:

@@ -17,6 +17,7 @@ import html
 import re
 import secrets
 import time
+from datetime import datetime, UTC
 from typing import Any
 
 from tests.fakes.platforms.server import FakePlatformServer, Failure, RecordedRequest, Reply
@@ -208,7 +209,8 @@ class FakeXServer(FakePlatformServer):
         shown = html.escape(shown, quote=False)
         if media_ids:
             shown += " https://t.co/" + secrets.token_urlsafe(7)[:10]
-        tweet = {"id": tweet_id, "text": shown, "edit_history_tweet_ids": [tweet_id], "_source": text, "_media": media_ids}
+        tweet = {"id": tweet_id, "text": shown, "edit_history_tweet_ids": [tweet_id], "_source": text, "_media": media_ids,
+                 "created_at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
         if reply_to:
             tweet["referenced_tweets"] = [{"type": "replied_to", "id": reply_to}]
         self.tweets.append(tweet)
@@ -228,6 +230,8 @@ class FakeXServer(FakePlatformServer):
         data = []
         for tweet in reversed(self.tweets[-max_results:]):
             item = {"id": tweet["id"], "text": tweet["text"], "edit_history_tweet_ids": tweet["edit_history_tweet_ids"]}
+            if "created_at" in fields and "created_at" in tweet:
+                item["created_at"] = tweet["created_at"]
             if "referenced_tweets" in fields and "referenced_tweets" in tweet:
                 item["referenced_tweets"] = tweet["referenced_tweets"]
             data.append(item)

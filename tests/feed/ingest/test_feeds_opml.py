@@ -7,7 +7,6 @@ import time
 import pytest
 
 from socialhub.feed.ingest import build_opml, OpmlError, OpmlOutline, parse_opml
-from socialhub.feed.ingest.opml import parse_xml_safely
 
 FEEDLY_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="1.0">
@@ -92,11 +91,16 @@ def test_external_entity_opml_is_refused_without_reading_the_file():
         parse_opml(xxe)
 
 
-def test_standard_library_fallback_parser_refuses_entities_too():
-    # parse_opml prefers defusedxml when installed; the fallback must be as strict.
-    with pytest.raises(OpmlError, match="declares XML entities"):
-        parse_xml_safely(b'<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>')
-    assert parse_xml_safely(b"<a><b c='1'>t</b></a>").find("b").get("c") == "1"
+def test_parameter_entities_and_unparsed_entities_are_refused_too():
+    for doctype in (b'<!DOCTYPE opml [<!ENTITY % p SYSTEM "http://169.254.169.254/x.dtd"> %p;]>',
+                    b'<!DOCTYPE opml [<!NOTATION n SYSTEM "x"><!ENTITY u SYSTEM "x" NDATA n>]>'):
+        with pytest.raises(OpmlError, match="declares XML entities"):
+            parse_opml(b'<?xml version="1.0"?>' + doctype +
+                       b'<opml version="2.0"><body><outline xmlUrl="https://x.example/rss"/></body></opml>')
+    # A DOCTYPE without entities is harmless and still reads.
+    plain = parse_opml(b'<?xml version="1.0"?><!DOCTYPE opml><opml version="2.0"><body>'
+                       b'<outline text="X" xmlUrl="https://x.example/rss"/></body></opml>')
+    assert [o.xml_url for o in plain] == ["https://x.example/rss"]
 
 
 @pytest.mark.parametrize(

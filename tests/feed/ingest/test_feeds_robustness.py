@@ -91,6 +91,50 @@ def test_json_feed_in_windows_1252_is_read_with_a_warning():
     assert feed.warnings == ("the JSON was not UTF-8; read as windows-1252",)
 
 
+def test_a_utf8_feed_with_a_few_broken_bytes_keeps_its_text_and_marks_the_broken_bytes():
+    good = CAFE_FEED.format(declared="utf-8").encode("utf-8")
+    document = good.replace("part 2".encode(), b"part \xff2 \xc3")  # a stray byte, a cut sequence
+
+    for content_type in ("application/rss+xml; charset=utf-8", "application/rss+xml"):
+        feed = parse_feed(document, content_type=content_type, url="https://cafe.example/rss")
+        assert feed.title == "Café “news”"
+        assert feed.items[0].title == "Naïve résumé tips — part \ufffd2 \ufffd"
+        assert feed.warnings == ("some bytes were not valid UTF-8; they were replaced",)
+
+
+def test_a_utf8_json_feed_with_a_few_broken_bytes_keeps_its_text():
+    document = json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "Caf\u00e9",
+         "items": [{"id": "1", "title": "Cr\u00e8me br\u00fbl\u00e9e \u2014 recipe BROKEN",
+                    "content_text": "x"}]},
+        ensure_ascii=False,
+    ).encode("utf-8").replace(b"BROKEN", b"\xe2\x80")
+
+    feed = parse_feed(document, content_type="application/feed+json; charset=utf-8",
+                      url="https://cafe.example/feed.json")
+
+    assert feed.title == "Café"
+    assert feed.items[0].title == "Crème brûlée — recipe \ufffd"
+    assert feed.warnings == ("some bytes were not valid UTF-8; they were replaced",)
+
+
+@pytest.mark.parametrize("version, label", [("1.0", "json10"), ("1", "json10"), ("1.1", "json11"),
+                                            ("http://jsonfeed.org/version/1", "json10")])
+def test_a_json_feed_whose_version_is_a_bare_number_is_read(version, label):
+    document = json.dumps({"version": version, "title": "Bare",
+                           "items": [{"id": "1", "url": "https://bare.example/1", "title": "One"}]}).encode()
+
+    feed = parse_feed(document, content_type="application/feed+json", url="https://bare.example/feed.json")
+
+    assert (feed.format, [i.title for i in feed.items]) == (label, ["One"])
+
+
+@pytest.mark.parametrize("version", ["2.0", "one", "", None, 1.1])
+def test_json_with_another_version_is_still_not_a_json_feed(version):
+    with pytest.raises(NotAFeed, match="not a JSON Feed"):
+        parse_feed(json.dumps({"version": version, "items": []}).encode(), content_type="application/json")
+
+
 def test_huge_feed_of_5000_items_is_parsed_completely():
     document = make_rss(5000, site="https://big.example")
     assert len(document) > 2_000_000

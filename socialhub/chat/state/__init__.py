@@ -1,0 +1,1 @@
+"""Chat's page state (Reflex)."""
